@@ -1,0 +1,315 @@
+"""``Client``: owns the aiohttp session, the rate limiter and the retry policy.
+
+Every API call goes through ``Client._request``: build the request (pure), take a rate
+limiter slot, send it (the transport), decipher the answer (pure), and retry what the
+retry table allows. Endpoint namespaces (``client.photos`` ...) are thin users of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import attrs
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from yarl import URL
+
+from . import _constants as C
+from ._protocol import ParamValue, build_request, decipher
+from ._ratelimit import RateLimit, RateLimiter
+from ._redact import redact_url
+from ._retry import RetryBudget, RetryPolicy, backoff_delay, is_retryable
+from ._transport import send
+from .auth import Auth, ProtectedApiSigner
+from .errors import ClientClosedError, RateLimitError, RunSignupError, ValidationError
+
+__all__ = ["Client", "RequestEvent", "ResponseEvent"]
+
+logger = logging.getLogger("runsignup_async")
+
+
+@attrs.frozen
+class RequestEvent:
+    """Passed to ``on_request`` before each attempt. ``url`` is redacted."""
+
+    method: str
+    url: str
+    attempt: int
+
+
+@attrs.frozen
+class ResponseEvent:
+    """Passed to ``on_response`` after each attempt: a status, or the error it ended in."""
+
+    method: str
+    url: str
+    attempt: int
+    elapsed: float
+    status: int | None
+    error: RunSignupError | None
+
+
+Hook = Callable[[Any], Awaitable[None]]
+
+
+def _timeout(value: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
+    if isinstance(value, aiohttp.ClientTimeout):
+        return value
+    total = C.TOTAL_TIMEOUT if value is None else float(value)
+    if not total > 0:
+        raise ValidationError("timeout", f"must be a positive number of seconds, got {value!r}")
+    return aiohttp.ClientTimeout(
+        total=total, connect=min(C.CONNECT_TIMEOUT, total), sock_read=min(C.READ_TIMEOUT, total)
+    )
+
+
+def _base_url(value: str) -> str:
+    url = URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError("base_url", f"must be an http(s) URL with a host, got {value!r}")
+    return str(url).rstrip("/")
+
+
+class Client:
+    """An async RunSignup client. Use it as ``async with Client(auth) as client:``.
+
+    ``session``: an ``aiohttp.ClientSession`` of yours to send through; the client never
+    closes a session it did not create. ``retry``, ``rate_limit`` and ``max_concurrency``
+    are shared by every call of this client; see ``RetryPolicy`` and ``RateLimit``.
+    ``signer`` signs protected calls (create/edit race) unless a call passes its own.
+    """
+
+    def __init__(
+        self,
+        auth: Auth | None = None,
+        *,
+        base_url: str = C.DEFAULT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        max_concurrency: int = C.MAX_CONCURRENCY,
+        download_concurrency: int = C.DOWNLOAD_CONCURRENCY,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        signer: ProtectedApiSigner | None = None,
+        on_request: Callable[[RequestEvent], Awaitable[None]] | None = None,
+        on_response: Callable[[ResponseEvent], Awaitable[None]] | None = None,
+        trace_configs: Iterable[aiohttp.TraceConfig] = (),
+    ) -> None:
+        if auth is not None and not isinstance(auth, Auth):
+            raise ValidationError(
+                "auth", f"expected an auth object such as V2KeyAuth, got {type(auth).__name__}"
+            )
+        for name, value in (
+            ("max_concurrency", max_concurrency),
+            ("download_concurrency", download_concurrency),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValidationError(name, f"must be a whole number >= 1, got {value!r}")
+        self.auth = auth
+        self.signer = signer
+        self.base_url = _base_url(base_url)
+        self.retry = retry or RetryPolicy()
+        self.rate_limit = rate_limit or RateLimit()
+        self.max_concurrency = max_concurrency
+        self.download_concurrency = download_concurrency
+        self.timeout = _timeout(timeout)
+        self._limiter = RateLimiter(self.rate_limit, max_concurrency)
+        self._budget = RetryBudget(self.retry.budget)
+        self._session = session
+        self._owns_session = session is None
+        self._trace_configs = list(trace_configs)
+        self._on_request = on_request
+        self._on_response = on_response
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Client:
+        self._ensure_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it created. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or (self._session is not None and self._session.closed)
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise ClientClosedError(
+                "this Client is closed; create a new one (or keep using it inside its"
+                " `async with` block)"
+            )
+        if self._session is None:
+            # Created lazily: aiohttp wants a running event loop for its session.
+            connector = aiohttp.TCPConnector(
+                limit=self.max_concurrency + self.download_concurrency, ttl_dns_cache=300
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, trace_configs=self._trace_configs
+            )
+        return self._session
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<Client {self.base_url} auth={self.auth!r} {state}>"
+
+    # --- the one request seam ------------------------------------------------------------
+
+    def _secrets(self, signer: ProtectedApiSigner | None) -> tuple[str, ...]:
+        found = self.auth.secret_values() if self.auth is not None else ()
+        return found + (signer.secret_values() if signer is not None else ())
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, ParamValue] | None = None,
+        payload: Any = None,
+        form: dict[str, ParamValue] | None = None,
+        signer: ProtectedApiSigner | None = None,
+    ) -> Any:
+        """Send one API call with retries; return its decoded JSON or raise a typed error."""
+        session = self._ensure_session()
+        method = method.upper()
+        idempotent = method in ("GET", "HEAD")
+        policy = self.retry
+
+        def retryable(exc: BaseException) -> bool:
+            return is_retryable(exc, idempotent=idempotent, policy=policy) and (
+                self._budget.can_spend(exc)
+            )
+
+        def wait(state: RetryCallState) -> float:
+            return backoff_delay(state.attempt_number, _failure(state), policy)
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = _failure(state)
+            self._budget.spend(exc)
+            logger.info(
+                "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
+                method,
+                path,
+                state.attempt_number,
+                exc,
+                state.upcoming_sleep,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(retryable),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(
+                    session,
+                    method,
+                    path,
+                    attempt.retry_state.attempt_number,
+                    params=params,
+                    payload=payload,
+                    form=form,
+                    signer=signer,
+                )
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        attempt: int,
+        *,
+        params: dict[str, ParamValue] | None,
+        payload: Any,
+        form: dict[str, ParamValue] | None,
+        signer: ProtectedApiSigner | None,
+    ) -> Any:
+        # Built per attempt: a protected call needs a fresh signature and nonce each time.
+        request = build_request(
+            method, path, params=params, payload=payload, form=form, auth=self.auth, signer=signer
+        )
+        url = self.base_url + path
+        shown = ""
+        if self._on_request is not None or self._on_response is not None:
+            shown = redact_url(str(URL(url).with_query(request.params)))
+        if self._on_request is not None:
+            await self._on_request(RequestEvent(method=method, url=shown, attempt=attempt))
+        started = sent_at = time.monotonic()
+        status: int | None = None
+        try:
+            async with self._limiter.slot() as sent_at:
+                started = time.monotonic()  # time the exchange, not the queue
+                raw = await send(session, request, url, timeout=self.timeout)
+            status = raw.status
+            result = decipher(
+                raw.status,
+                raw.headers,
+                raw.body,
+                method=method,
+                url=str(URL(url).with_query(request.params)),
+                secrets=self._secrets(signer),
+            )
+        except RunSignupError as exc:
+            if isinstance(exc, RateLimitError):
+                self._limiter.on_throttle(sent_at, exc.retry_after)
+            await self._report(method, path, shown, attempt, started, status, exc)
+            raise
+        self._budget.refund()
+        await self._report(method, path, shown, attempt, started, status, None)
+        return result
+
+    async def _report(
+        self,
+        method: str,
+        path: str,
+        shown: str,
+        attempt: int,
+        started: float,
+        status: int | None,
+        error: RunSignupError | None,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        if logger.isEnabledFor(logging.DEBUG):
+            outcome = f"status {status}" if error is None else type(error).__name__
+            logger.debug("%s %s attempt %d: %s in %.3fs", method, path, attempt, outcome, elapsed)
+        if self._on_response is not None:
+            await self._on_response(
+                ResponseEvent(
+                    method=method,
+                    url=shown,
+                    attempt=attempt,
+                    elapsed=elapsed,
+                    status=status,
+                    error=error,
+                )
+            )
+
+
+def _failure(state: RetryCallState) -> BaseException:
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert exc is not None
+    return exc

@@ -1,0 +1,51 @@
+"""Every tunable default in one place: timeouts, backoff, retry budget, rate limits.
+
+RunSignup documents no numeric rate limit; third-party integrations report "no more than
+2 concurrent API calls". The defaults are therefore conservative: raise them for a
+partner key that is known to allow more, and let adaptive mode find the real ceiling.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://runsignup.com/rest"
+
+# Timeouts (seconds). A photo page of 100 items is a few hundred KB; 30 s between bytes
+# is generous, and the total bounds a call that trickles.
+CONNECT_TIMEOUT: Final = 10.0
+READ_TIMEOUT: Final = 30.0
+TOTAL_TIMEOUT: Final = 60.0
+
+# Retry and backoff.
+MAX_ATTEMPTS: Final = 4
+BACKOFF_INITIAL: Final = 0.5
+BACKOFF_MAX: Final = 20.0
+# A server that asks for a longer pause than this gets a RateLimitError/ServerError back
+# instead of a silent wait: the caller can decide whether the job may sleep that long.
+RETRY_AFTER_MAX: Final = 60.0
+
+# Retry budget per client (the shape of botocore's retry quota): every retry spends
+# tokens, every success refunds one, so a dead server is not hammered by every caller.
+RETRY_BUDGET: Final = 500
+RETRY_COST: Final = 5
+TIMEOUT_RETRY_COST: Final = 10
+SUCCESS_REFUND: Final = 1
+
+# Client-side rate limit.
+RATE_PER_SECOND: Final = 5.0
+RATE_BURST: Final = 5
+MAX_CONCURRENCY: Final = 2
+# Image downloads go to other hosts (S3 in production) and do not count against the API.
+DOWNLOAD_CONCURRENCY: Final = 8
+
+# Adaptive (AIMD) control: on a throttle, the rate drops to DECREASE_FACTOR times the rate
+# actually achieved; it then grows back by INCREASE_FRACTION of that reduced rate each
+# second, never above the configured ceiling, never below MIN_RATE.
+DECREASE_FACTOR: Final = 0.8
+INCREASE_FRACTION: Final = 0.08
+# ...plus at least this many requests/s each second, so a cut to a tiny rate recovers.
+INCREASE_FLOOR: Final = 0.5
+MIN_RATE: Final = 0.2
+# Window over which the achieved send rate is measured.
+RATE_WINDOW: Final = 1.0

@@ -1,0 +1,133 @@
+"""How fast, how many at once, and how to back off when the server throttles.
+
+One ``RateLimiter`` per client, shared by every request it sends:
+
+- a token bucket (``RateLimit.per_second``, ``RateLimit.burst``) paces the start of each
+  attempt; waiters are served first come, first served;
+- a semaphore caps the attempts in flight (``max_concurrency``); it is held for the
+  attempt only, never across a retry's backoff, so a sleeping retry blocks nobody;
+- adaptive mode (AIMD): a throttle answer (error 14, HTTP 429) cuts the rate to a fraction
+  of the rate actually achieved, once per round of requests sent at the old rate; the rate
+  then climbs back linearly, never above the configured ceiling. A ``Retry-After`` pauses
+  every request of the client, not just the one that was throttled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+
+from . import _constants as C
+
+__all__ = ["RateLimit", "RateLimiter"]
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"RateLimit.{attribute.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen
+class RateLimit:
+    """Client-side rate limit: ``per_second`` sustained, up to ``burst`` at once.
+
+    With ``adaptive=True`` (the default) ``per_second`` is a ceiling: the limiter slows
+    down when the server throttles and climbs back when it stops.
+    """
+
+    per_second: float = attrs.field(default=C.RATE_PER_SECOND, validator=_positive)
+    burst: int = attrs.field(default=C.RATE_BURST, validator=_positive)
+    adaptive: bool = True
+
+
+class RateLimiter:
+    """The shared pacing state of one client. Not thread-safe: one event loop."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        max_concurrency: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+        self.limit = limit
+        self.max_concurrency = max_concurrency
+        self._clock = clock
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._lock = asyncio.Lock()
+        self._tokens = float(limit.burst)
+        self._refilled_at = clock()
+        self._paused_until = 0.0
+        # AIMD state: the rate set at the last cut and when; the rate grows from there.
+        self._cut_rate = limit.per_second
+        self._cut_at = -float("inf")
+        self._sent: deque[float] = deque()
+        self.throttles = 0
+
+    @property
+    def rate(self) -> float:
+        """The current allowed rate in requests per second."""
+        ceiling = self.limit.per_second
+        if not self.limit.adaptive or self._cut_rate >= ceiling:
+            return ceiling
+        slope = max(self._cut_rate * C.INCREASE_FRACTION, C.INCREASE_FLOOR)
+        return min(ceiling, self._cut_rate + slope * (self._clock() - self._cut_at))
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[float]:
+        """Hold an in-flight slot and a token for one attempt; yields the send time."""
+        async with self._slots:
+            yield await self._take_token()
+
+    async def _take_token(self) -> float:
+        async with self._lock:  # FIFO: waiters get tokens in arrival order
+            while True:
+                now = self._clock()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                rate = self.rate
+                self._tokens = min(
+                    float(self.limit.burst), self._tokens + (now - self._refilled_at) * rate
+                )
+                self._refilled_at = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    self._record_send(now)
+                    return now
+                await asyncio.sleep((1 - self._tokens) / rate)
+
+    def _record_send(self, now: float) -> None:
+        self._sent.append(now)
+        horizon = now - C.RATE_WINDOW
+        while self._sent and self._sent[0] < horizon:
+            self._sent.popleft()
+
+    def achieved_rate(self) -> float:
+        """Requests started in the last ``RATE_WINDOW`` seconds, per second."""
+        horizon = self._clock() - C.RATE_WINDOW
+        return sum(1 for t in self._sent if t >= horizon) / C.RATE_WINDOW
+
+    def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
+        """A request sent at ``sent_at`` was throttled."""
+        self.throttles += 1
+        now = self._clock()
+        if retry_after:
+            self._paused_until = max(self._paused_until, now + retry_after)
+        # Every request already in flight at the old rate will be throttled too; cutting
+        # for each of them would collapse the rate, so one cut per round is enough.
+        if not self.limit.adaptive or sent_at <= self._cut_at:
+            return
+        basis = min(self.rate, max(self.achieved_rate(), C.MIN_RATE))
+        self._cut_rate = max(C.MIN_RATE, basis * C.DECREASE_FACTOR)
+        self._cut_at = now
+        # Drop saved-up burst so the cut takes effect at once.
+        self._tokens = min(self._tokens, 1.0)

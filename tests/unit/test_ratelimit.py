@@ -1,0 +1,129 @@
+"""The rate limiter: pace, concurrency cap, adaptive cuts and recovery, shared pauses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from runsignup_async import RateLimit
+from runsignup_async import _constants as C
+from runsignup_async._ratelimit import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_holds_its_rate_under_50_concurrent_callers() -> None:
+    rate, burst = 200.0, 5
+    limiter = RateLimiter(RateLimit(per_second=rate, burst=burst, adaptive=False), 50)
+    starts: list[float] = []
+
+    async def caller() -> None:
+        for _ in range(4):
+            async with limiter.slot() as sent_at:
+                starts.append(sent_at)
+
+    began = time.monotonic()
+    await asyncio.gather(*(caller() for _ in range(50)))
+    starts.sort()
+    assert len(starts) == 200
+    # No window may hold more than burst + rate * width starts (small clock tolerance).
+    for i in range(len(starts)):
+        for j in range(i + burst, len(starts), 17):
+            width = starts[j] - starts[i]
+            assert j - i + 1 <= burst + rate * width + 1.5, (i, j, width)
+    # 200 starts at 200/s after a burst of 5 take at least (200 - 5) / 200 seconds.
+    assert time.monotonic() - began >= (200 - burst) / rate - 0.02
+
+
+async def test_caps_attempts_in_flight() -> None:
+    limiter = RateLimiter(RateLimit(per_second=10_000, burst=100), max_concurrency=3)
+    in_flight = peak = 0
+
+    async def caller() -> None:
+        nonlocal in_flight, peak
+        async with limiter.slot():
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+
+    await asyncio.gather(*(caller() for _ in range(30)))
+    assert peak == 3
+
+
+def test_throttle_cuts_to_a_fraction_of_the_achieved_rate_and_recovers_linearly() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=100, burst=10), 10, clock=clock)
+    for _ in range(50):  # 50 sends within the last second
+        limiter._record_send(clock.now)
+    assert limiter.rate == 100
+    limiter.on_throttle(sent_at=clock.now)
+    cut = 50 * C.DECREASE_FACTOR
+    assert limiter.rate == pytest.approx(cut)
+    clock.now += 1.0
+    assert limiter.rate == pytest.approx(cut + cut * C.INCREASE_FRACTION)
+    clock.now += 1000
+    assert limiter.rate == 100  # never above the ceiling
+
+
+def test_one_cut_per_round_of_requests_sent_at_the_old_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=100, burst=10), 10, clock=clock)
+    for _ in range(80):
+        limiter._record_send(clock.now)
+    sent_before_cut = clock.now
+    clock.now += 0.01
+    limiter.on_throttle(sent_at=sent_before_cut)
+    after_first = limiter.rate
+    limiter.on_throttle(sent_at=sent_before_cut)  # in flight before the cut: ignored
+    assert limiter.rate == pytest.approx(after_first)
+    clock.now += 0.5
+    limiter.on_throttle(sent_at=clock.now)  # sent after the cut: cuts again
+    assert limiter.rate < after_first
+    assert limiter.throttles == 3
+
+
+def test_rate_never_drops_below_the_floor() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=10, burst=1), 1, clock=clock)
+    for _ in range(20):
+        clock.now += 0.001
+        limiter.on_throttle(sent_at=clock.now)
+    assert limiter.rate >= C.MIN_RATE
+
+
+def test_non_adaptive_mode_keeps_its_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=40, burst=4, adaptive=False), 4, clock=clock)
+    limiter.on_throttle(sent_at=clock.now)
+    assert limiter.rate == 40
+
+
+async def test_retry_after_pauses_every_request_of_the_client() -> None:
+    limiter = RateLimiter(RateLimit(per_second=1000, burst=10, adaptive=False), 10)
+    async with limiter.slot() as sent_at:
+        pass
+    limiter.on_throttle(sent_at, retry_after=0.2)
+    began = time.monotonic()
+    async with limiter.slot():
+        pass
+    assert time.monotonic() - began >= 0.19
+
+
+@pytest.mark.parametrize("kwargs", [{"per_second": 0}, {"burst": 0}, {"per_second": -1}])
+def test_bad_limits_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be > 0"):
+        RateLimit(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_concurrency_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_concurrency"):
+        RateLimiter(RateLimit(), 0)
