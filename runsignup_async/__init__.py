@@ -6,6 +6,7 @@ Everything a user needs is importable from here; the modules behind it are priva
 from ._client import Client, RequestEvent, ResponseEvent
 from ._ratelimit import RateLimit
 from ._retry import RetryPolicy
+from ._transport import Download
 from .auth import (
     ApiKeyAuth,
     Auth,
@@ -15,6 +16,7 @@ from .auth import (
     TempKeyAuth,
     V2KeyAuth,
 )
+from .endpoints import Activities, Photos, Races, Teams
 from .errors import (
     APIError,
     AuthenticationError,
@@ -30,21 +32,54 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .models import (
+    NOT_GIVEN,
+    Activity,
+    Address,
+    Album,
+    Event,
+    NotGiven,
+    Photo,
+    PhotoImage,
+    Race,
+    RaceResult,
+    TeamType,
+)
+from .pagination import ManyReport, PagePosition, PhotoIterator, RaceDay, RaceDayIterator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "Activities",
+    "Activity",
+    "Address",
+    "Album",
     "ApiKeyAuth",
     "Auth",
     "AuthenticationError",
     "BearerAuth",
     "Client",
     "ClientClosedError",
+    "Download",
+    "Event",
     "InvalidRequestError",
+    "ManyReport",
+    "NOT_GIVEN",
     "NotFoundError",
+    "NotGiven",
+    "PagePosition",
     "PermissionDeniedError",
+    "Photo",
+    "PhotoImage",
+    "PhotoIterator",
+    "Photos",
     "ProtectedApiSigner",
+    "Race",
+    "RaceDay",
+    "RaceDayIterator",
+    "RaceResult",
+    "Races",
     "RateLimit",
     "RateLimitError",
     "RequestEvent",
@@ -54,6 +89,8 @@ __all__ = [
     "RunSignupError",
     "ServerError",
     "SuperPartnerAuth",
+    "TeamType",
+    "Teams",
     "TempKeyAuth",
     "TimeoutError",
     "TransportError",

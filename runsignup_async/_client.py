@@ -7,9 +7,11 @@ retry table allows. Endpoint namespaces (``client.photos`` ...) are thin users o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -19,13 +21,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from yarl import URL
 
 from . import _constants as C
-from ._protocol import ParamValue, build_request, decipher
+from ._protocol import ParamValue, build_request, decipher, error_class
 from ._ratelimit import RateLimit, RateLimiter
 from ._redact import redact_url
 from ._retry import RetryBudget, RetryPolicy, backoff_delay, is_retryable
-from ._transport import send
+from ._transport import Download, send, stream
 from .auth import Auth, ProtectedApiSigner
+from .endpoints import Activities, Photos, Races, Teams
 from .errors import ClientClosedError, RateLimitError, RunSignupError, ValidationError
+from .models import NOT_GIVEN, NotGiven
 
 __all__ = ["Client", "RequestEvent", "ResponseEvent"]
 
@@ -53,7 +57,10 @@ class ResponseEvent:
     error: RunSignupError | None
 
 
-Hook = Callable[[Any], Awaitable[None]]
+# A large image may take minutes; only a stalled one should time out.
+DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(
+    total=None, connect=C.CONNECT_TIMEOUT, sock_read=C.READ_TIMEOUT
+)
 
 
 def _timeout(value: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
@@ -81,6 +88,9 @@ class Client:
     closes a session it did not create. ``retry``, ``rate_limit`` and ``max_concurrency``
     are shared by every call of this client; see ``RetryPolicy`` and ``RateLimit``.
     ``signer`` signs protected calls (create/edit race) unless a call passes its own.
+
+    The endpoints hang off namespaces: ``client.photos``, ``client.activities``,
+    ``client.teams`` and ``client.races``.
     """
 
     def __init__(
@@ -118,6 +128,7 @@ class Client:
         self.download_concurrency = download_concurrency
         self.timeout = _timeout(timeout)
         self._limiter = RateLimiter(self.rate_limit, max_concurrency)
+        self._downloads = asyncio.Semaphore(download_concurrency)
         self._budget = RetryBudget(self.retry.budget)
         self._session = session
         self._owns_session = session is None
@@ -125,6 +136,10 @@ class Client:
         self._on_request = on_request
         self._on_response = on_response
         self._closed = False
+        self.photos = Photos(self)
+        self.activities = Activities(self)
+        self.teams = Teams(self)
+        self.races = Races(self)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -164,7 +179,11 @@ class Client:
                 limit=self.max_concurrency + self.download_concurrency, ttl_dns_cache=300
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, trace_configs=self._trace_configs
+                connector=connector,
+                timeout=self.timeout,
+                trace_configs=self._trace_configs,
+                # The API needs no cookies, and a jar could carry one to an image host.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
@@ -172,10 +191,36 @@ class Client:
         state = "closed" if self.closed else "open"
         return f"<Client {self.base_url} auth={self.auth!r} {state}>"
 
+    # --- downloads -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def download(self, url: str) -> AsyncIterator[Download]:
+        """Stream a photo's image URL: ``async with client.download(url) as d``.
+
+        Image URLs live on other hosts (S3 in production), so no credential of this client
+        is ever sent with them. Downloads have their own concurrency cap
+        (``download_concurrency``) and do not spend the API's rate limit. An HTTP error
+        status raises the matching ``APIError`` subclass (``NotFoundError``, ``ServerError``).
+        """
+        session = self._ensure_session()
+        async with self._downloads, stream(session, url, timeout=DOWNLOAD_TIMEOUT) as got:
+            if got.status >= 400:
+                shown = redact_url(url)
+                cls = error_class(None, got.status)
+                raise cls(
+                    f"image download failed: HTTP {got.status}",
+                    status=got.status,
+                    method="GET",
+                    url=shown,
+                )
+            yield got
+
     # --- the one request seam ------------------------------------------------------------
 
-    def _secrets(self, signer: ProtectedApiSigner | None) -> tuple[str, ...]:
+    def _secrets(self, auth: Auth | None, signer: ProtectedApiSigner | None) -> tuple[str, ...]:
+        # The client's own secrets too: a server may echo them even when not sent.
         found = self.auth.secret_values() if self.auth is not None else ()
+        found += auth.secret_values() if auth is not None else ()
         return found + (signer.secret_values() if signer is not None else ())
 
     async def _request(
@@ -183,12 +228,17 @@ class Client:
         method: str,
         path: str,
         *,
-        params: dict[str, ParamValue] | None = None,
+        params: Mapping[str, ParamValue] | None = None,
         payload: Any = None,
-        form: dict[str, ParamValue] | None = None,
+        form: Mapping[str, ParamValue] | None = None,
         signer: ProtectedApiSigner | None = None,
+        auth: Auth | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        """Send one API call with retries; return its decoded JSON or raise a typed error."""
+        """Send one API call with retries; return its decoded JSON or raise a typed error.
+
+        ``auth`` overrides the client's credentials for this call (``None``: send none).
+        """
+        credentials = self.auth if isinstance(auth, NotGiven) else auth
         session = self._ensure_session()
         method = method.upper()
         idempotent = method in ("GET", "HEAD")
@@ -232,6 +282,7 @@ class Client:
                     payload=payload,
                     form=form,
                     signer=signer,
+                    auth=credentials,
                 )
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -242,14 +293,15 @@ class Client:
         path: str,
         attempt: int,
         *,
-        params: dict[str, ParamValue] | None,
+        params: Mapping[str, ParamValue] | None,
         payload: Any,
-        form: dict[str, ParamValue] | None,
+        form: Mapping[str, ParamValue] | None,
         signer: ProtectedApiSigner | None,
+        auth: Auth | None,
     ) -> Any:
         # Built per attempt: a protected call needs a fresh signature and nonce each time.
         request = build_request(
-            method, path, params=params, payload=payload, form=form, auth=self.auth, signer=signer
+            method, path, params=params, payload=payload, form=form, auth=auth, signer=signer
         )
         url = self.base_url + path
         shown = ""
@@ -270,7 +322,7 @@ class Client:
                 raw.body,
                 method=method,
                 url=str(URL(url).with_query(request.params)),
-                secrets=self._secrets(signer),
+                secrets=self._secrets(auth, signer),
             )
         except RunSignupError as exc:
             if isinstance(exc, RateLimitError):

@@ -83,7 +83,7 @@ def backoff_delay(
     spread out but none retries instantly; a server's ``Retry-After`` is a floor.
     """
     uniform = (rng or _RNG).uniform
-    ceiling = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt - 1))
+    ceiling = min(policy.backoff_max, policy.backoff_initial * 2.0 ** (attempt - 1))
     delay = ceiling / 2 + uniform(0, ceiling / 2)
     retry_after = retry_after_of(exc)
     if retry_after is not None:

@@ -32,6 +32,7 @@ import attrs
 from ._redact import REDACTED
 
 __all__ = [
+    "ENDPOINT_AUTH",
     "ApiKeyAuth",
     "Auth",
     "BearerAuth",
@@ -182,3 +183,15 @@ class ProtectedApiSigner:
 
     def __repr__(self) -> str:
         return f"ProtectedApiSigner(signer_id={self.signer_id!r}, secret={REDACTED})"
+
+
+# Which modes each endpoint's parameter table lists. get-race-photos needs a v2 key.
+# Create/edit race lists only tmp_key/tmp_secret beside the signature: other modes' keys are
+# left off that call rather than refused, since the signature alone authenticates it.
+ENDPOINT_AUTH: dict[str, tuple[type[Auth], ...]] = {
+    "get-race-photo-albums": (ApiKeyAuth, V2KeyAuth),
+    "get-race-photos": (V2KeyAuth,),
+    "vr-activities": (ApiKeyAuth, TempKeyAuth, V2KeyAuth, SuperPartnerAuth),
+    "team-types": (ApiKeyAuth, V2KeyAuth, SuperPartnerAuth, BearerAuth),
+    "race": (TempKeyAuth,),
+}

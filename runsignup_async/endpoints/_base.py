@@ -1,0 +1,120 @@
+"""What every endpoint namespace shares: argument checks and decoding with context.
+
+Checks run before anything is sent and raise ``ValidationError`` naming the argument and
+what would fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._convert import ShapeError
+from ..auth import ENDPOINT_AUTH, Auth, ProtectedApiSigner
+from ..errors import ResponseDecodeError, ValidationError
+
+if TYPE_CHECKING:
+    from .._client import Client
+
+T = TypeVar("T")
+
+# RunSignup documents num's default (100) but no maximum; larger pages are refused here
+# rather than silently capped by a server.
+MAX_PAGE_SIZE = 1000
+
+
+class Namespace:
+    """A group of endpoint coroutines sharing one client (``client.photos`` ...)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _auth(self, endpoint: str, *, optional: bool = False) -> Auth | None:
+        """The client's credentials if ``endpoint`` accepts their mode.
+
+        A mode the endpoint's page does not list is refused before sending, or, where the
+        credentials are ``optional`` (a signed call), left off the request.
+        """
+        auth = self._client.auth
+        accepted = ENDPOINT_AUTH[endpoint]
+        if isinstance(auth, accepted):
+            return auth
+        if optional:
+            return None
+        names = " or ".join(cls.__name__ for cls in accepted)
+        have = type(auth).__name__ if auth is not None else "no credentials"
+        raise ValidationError("auth", f"{endpoint} needs {names}; this client has {have}")
+
+    def _signer(self, signer: ProtectedApiSigner | None) -> ProtectedApiSigner:
+        chosen = signer if signer is not None else self._client.signer
+        if chosen is None:
+            raise ValidationError(
+                "signer",
+                "creating or editing a race is a protected API call: pass"
+                " signer=ProtectedApiSigner(signer_id, secret) or set Client(signer=...)",
+            )
+        if not isinstance(chosen, ProtectedApiSigner):
+            raise ValidationError("signer", f"expected a ProtectedApiSigner, got {chosen!r}")
+        return chosen
+
+
+def check_id(field: str, value: object) -> int:
+    """A RunSignup id: a positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"must be a positive integer id, got {value!r}")
+    if value <= 0:
+        raise ValidationError(field, f"must be a positive integer id, got {value}")
+    return value
+
+
+def check_optional_id(field: str, value: object) -> int | None:
+    return None if value is None else check_id(field, value)
+
+
+def check_range(field: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(field, f"must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def check_bool(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field, f"must be True or False, got {value!r}")
+    return value
+
+
+def unix_seconds(field: str, value: object) -> int | None:
+    """A timestamp parameter: an aware datetime or unix seconds."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValidationError(
+                field, "must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))"
+            )
+        return int(value.timestamp())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValidationError(field, f"must be an aware datetime or unix seconds, got {value!r}")
+
+
+def from_unix(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def decode(document: Any, convert: Callable[[Any], T], *, method: str, path: str) -> T:
+    """``convert(document)``, with a shape mismatch reported as ``ResponseDecodeError``."""
+    try:
+        return convert(document)
+    except ShapeError as exc:
+        snippet = json.dumps(document, default=str)[:160]
+        raise ResponseDecodeError(
+            f"unexpected response shape: {exc}",
+            status=200,
+            content_type="application/json",
+            snippet=snippet,
+            method=method,
+            url=path,
+        ) from None

@@ -1,0 +1,54 @@
+"""Virtual-race activities submitted by participants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import _convert
+from ..errors import ValidationError
+from ..models import Activity
+from ._base import Namespace, check_id, check_optional_id, decode
+
+PATH = "/v2/vr-activities.json"
+
+
+class Activities(Namespace):
+    """``client.activities``: user-submitted virtual-race activities."""
+
+    async def submit(
+        self,
+        *,
+        race_id: int,
+        event_id: int,
+        activities: Sequence[Activity],
+        registration_id: int | None = None,
+        bib_num: int | None = None,
+    ) -> list[int]:
+        """Post activities; returns the new ``tally_split_nums``. https://runsignup.com/API/v2/vr-activities.json/POST
+
+        Not idempotent: each successful call adds activities. The client therefore sends it
+        again only when the server provably did not process it (see ``RetryPolicy``).
+        """
+        params = {
+            "race_id": check_id("race_id", race_id),
+            "event_id": check_id("event_id", event_id),
+            "registration_id": check_optional_id("registration_id", registration_id),
+            "bib_num": check_optional_id("bib_num", bib_num),
+        }
+        if isinstance(activities, Activity) or not isinstance(activities, Sequence):
+            raise ValidationError("activities", "must be a list of Activity objects")
+        if not activities:
+            raise ValidationError("activities", "is empty: give at least one Activity")
+        for index, activity in enumerate(activities):
+            if not isinstance(activity, Activity):
+                raise ValidationError(
+                    f"activities[{index}]", f"must be an Activity, got {type(activity).__name__}"
+                )
+        document = await self._client._request(
+            "POST",
+            PATH,
+            params=params,
+            payload=_convert.activities_payload(activities),
+            auth=self._auth("vr-activities"),
+        )
+        return decode(document, _convert.tally_split_nums_from, method="POST", path=PATH)

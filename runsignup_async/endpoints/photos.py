@@ -1,0 +1,191 @@
+"""Race photos: albums, one page of photos, and walks over one or many race days."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+
+from .. import _convert
+from ..errors import ValidationError
+from ..models import Album, Photo
+from ..pagination import (
+    AlbumsOfRaceDay,
+    OnError,
+    PagePosition,
+    PhotoIterator,
+    RaceDay,
+    RaceDayIterator,
+    _Walk,
+)
+from ._base import (
+    MAX_PAGE_SIZE,
+    Namespace,
+    check_bool,
+    check_id,
+    check_range,
+    decode,
+    unix_seconds,
+)
+
+ALBUMS_PATH = "/v2/photos/get-race-photo-albums.json"
+PHOTOS_PATH = "/v2/photos/get-race-photos.json"
+Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
+
+
+def _album_filter(album_id: int | str | None) -> int | None:
+    if album_id is None:
+        return None
+    if isinstance(album_id, str):
+        raise ValidationError(
+            "album_id",
+            f"{album_id!r} is the participant-uploads album, which cannot be selected by id;"
+            " use include_participant_uploads instead",
+        )
+    return check_id("album_id", album_id)
+
+
+class Photos(Namespace):
+    """``client.photos``: the Race Photos API."""
+
+    async def get_albums(self, *, race_id: int, race_event_days_id: int) -> list[Album]:
+        """Albums of one race event day. https://runsignup.com/API/photos/get-race-photo-albums/GET"""
+        params = {
+            "race_id": check_id("race_id", race_id),
+            "race_event_days_id": check_id("race_event_days_id", race_event_days_id),
+        }
+        document = await self._client._request(
+            "GET", ALBUMS_PATH, params=params, auth=self._auth("get-race-photo-albums")
+        )
+        return decode(document, _convert.albums_from, method="GET", path=ALBUMS_PATH)
+
+    async def get_photos(
+        self,
+        *,
+        race_id: int,
+        race_event_days_id: int,
+        page: int = 1,
+        num: int = 100,
+        uploaded_since: datetime | int | None = None,
+        include_participant_uploads: bool = True,
+        album_id: int | None = None,
+    ) -> list[Photo]:
+        """One page of a race day's photos. https://runsignup.com/API/photos/get-race-photos/GET
+
+        Needs ``V2KeyAuth``: the page requires ``rsu_api_key`` with ``X-RSU-API-SECRET``.
+        ``album_id`` is sent as ``generic_photo_album_id``. Each photo's ``race_id`` is set.
+        """
+        params = self._photo_params(
+            race_id, race_event_days_id, num, uploaded_since, include_participant_uploads, album_id
+        )
+        params["page"] = check_range("page", page, 1, 1_000_000)
+        return await self._page(race_id, params, page)
+
+    def iter_photos(
+        self,
+        *,
+        race_id: int,
+        race_event_days_id: int,
+        num: int = 100,
+        uploaded_since: datetime | int | None = None,
+        include_participant_uploads: bool = True,
+        album_id: int | None = None,
+        prefetch: int = 0,
+        start: PagePosition | None = None,
+    ) -> PhotoIterator:
+        """Every photo of a race day: ``await`` it for the first page, ``async for`` for all.
+
+        ``start`` resumes a walk from a saved ``PhotoIterator.position``.
+        """
+        params = self._photo_params(
+            race_id, race_event_days_id, num, uploaded_since, include_participant_uploads, album_id
+        )
+        check_range("prefetch", prefetch, 0, 16)
+        return PhotoIterator(
+            partial(self._page, race_id, params), start=start or PagePosition(), prefetch=prefetch
+        )
+
+    def iter_many(
+        self,
+        races: Races,
+        *,
+        concurrency: int = 8,
+        on_error: OnError = "raise",
+        num: int = 100,
+        include_participant_uploads: bool = True,
+        positions: Mapping[RaceDay, PagePosition] | None = None,
+    ) -> RaceDayIterator[Photo]:
+        """Photos of many race days, walked ``concurrency`` at a time, each tagged with race_id.
+
+        ``races`` holds ``RaceDay`` items or ``(race_id, race_event_days_id)`` pairs, in a
+        list or any (async) iterable. With ``on_error="skip"`` a race day that fails is
+        recorded in ``.report.failures`` and the others complete. ``positions`` (from a
+        failed walk's ``.report.positions``) resumes race days where they stopped.
+        """
+        check_range("num", num, 1, MAX_PAGE_SIZE)
+        check_bool("include_participant_uploads", include_participant_uploads)
+        starts = dict(positions or {})
+
+        def listing(day: RaceDay) -> _Walk:
+            params = self._photo_params(
+                day.race_id,
+                day.race_event_days_id,
+                num,
+                day.uploaded_since,
+                include_participant_uploads,
+                None,
+            )
+            fetch = partial(self._page, day.race_id, params)
+            return _Walk(fetch, starts.get(day, PagePosition()), prefetch=0)
+
+        return RaceDayIterator(races, listing, concurrency=concurrency, on_error=on_error)
+
+    def iter_albums_many(
+        self, races: Races, *, concurrency: int = 8, on_error: OnError = "raise"
+    ) -> RaceDayIterator[Album]:
+        """Albums of many race days, fetched ``concurrency`` at a time."""
+
+        def listing(day: RaceDay) -> AlbumsOfRaceDay:
+            return AlbumsOfRaceDay(
+                partial(
+                    self.get_albums, race_id=day.race_id, race_event_days_id=day.race_event_days_id
+                )
+            )
+
+        return RaceDayIterator(races, listing, concurrency=concurrency, on_error=on_error)
+
+    # --- shared by the methods above ----------------------------------------------------
+
+    def _photo_params(
+        self,
+        race_id: int,
+        race_event_days_id: int,
+        num: int,
+        uploaded_since: datetime | int | None,
+        include_participant_uploads: bool,
+        album_id: int | None,
+    ) -> dict[str, int | bool | None]:
+        self._auth("get-race-photos")  # refuse other modes before anything is sent
+        return {
+            "race_id": check_id("race_id", race_id),
+            "race_event_days_id": check_id("race_event_days_id", race_event_days_id),
+            "num": check_range("num", num, 1, MAX_PAGE_SIZE),
+            "uploaded_since_timestamp": unix_seconds("uploaded_since", uploaded_since),
+            "include_participant_uploads": check_bool(
+                "include_participant_uploads", include_participant_uploads
+            ),
+            "generic_photo_album_id": _album_filter(album_id),
+        }
+
+    async def _page(
+        self, race_id: int, params: dict[str, int | bool | None], page: int
+    ) -> list[Photo]:
+        document = await self._client._request(
+            "GET", PHOTOS_PATH, params={**params, "page": page}, auth=self._auth("get-race-photos")
+        )
+        return decode(
+            document,
+            partial(_convert.photos_from, race_id=race_id),
+            method="GET",
+            path=PHOTOS_PATH,
+        )

@@ -1,0 +1,54 @@
+"""Race group/team types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import _convert
+from ..errors import ValidationError
+from ..models import TeamType
+from ._base import Namespace, check_id, decode
+
+
+class Teams(Namespace):
+    """``client.teams``: race group/team types."""
+
+    async def set_team_types(
+        self,
+        *,
+        race_id: int,
+        race_event_days_id: int,
+        team_types: Sequence[TeamType],
+        allow_delete_all: bool = False,
+    ) -> list[int]:
+        """Replace a race's group/team types; returns their ids in order. https://runsignup.com/API/race/:race_id/teams/team-types/POST
+
+        DESTRUCTIVE: this replaces the whole set. Every existing type not in
+        ``team_types`` is deleted; give a type its ``team_type_id`` to keep and edit it.
+        An empty list would delete every type, so it is refused unless
+        ``allow_delete_all=True``.
+        """
+        race_id = check_id("race_id", race_id)
+        params = {"race_event_days_id": check_id("race_event_days_id", race_event_days_id)}
+        if isinstance(team_types, TeamType) or not isinstance(team_types, Sequence):
+            raise ValidationError("team_types", "must be a list of TeamType objects")
+        if not team_types and not allow_delete_all:
+            raise ValidationError(
+                "team_types",
+                "is empty, which deletes every team type of the race;"
+                " pass allow_delete_all=True if that is what you mean",
+            )
+        for index, team_type in enumerate(team_types):
+            if not isinstance(team_type, TeamType):
+                raise ValidationError(
+                    f"team_types[{index}]", f"must be a TeamType, got {type(team_type).__name__}"
+                )
+        path = f"/race/{race_id}/teams/team-types"
+        document = await self._client._request(
+            "POST",
+            path,
+            params=params,
+            payload=_convert.team_types_payload(team_types),
+            auth=self._auth("team-types"),
+        )
+        return decode(document, _convert.team_type_ids_from, method="POST", path=path)

@@ -1,0 +1,323 @@
+"""Walking the photo listing: pages, items, resumable positions, many race days at once.
+
+The API gives no total count: a listing ends on an empty page. A short page is not the
+end, because a server may cap ``num`` below what was asked. Pages are fetched in order
+(with ``prefetch=k``, up to k more in flight ahead), photos already seen in the walk are
+dropped, and the position (next page, newest upload seen) advances only once the consumer
+has taken a whole page, so a job can resume from it after a failure.
+
+Fetching pages one after another (``prefetch=0``, the default) guarantees that a photo
+present when the walk began is never missed, even while new uploads shift the pages: a
+photo only ever moves to a later position, and the walk reads positions in order until a
+page is empty. Pages fetched concurrently may be answered out of order, so ``prefetch``
+trades that guarantee for speed on a listing that is being uploaded to.
+
+``iter_many`` walks many race days at once with ``concurrency`` workers, one race day each;
+pages from all of them meet in one bounded queue, so a huge race cannot starve the others
+and a slow consumer holds memory flat. Leaving the loop, by ``break``, an exception or
+cancellation, cancels every worker and every request in flight. With ``async with`` that
+happens before the block exits; without it, as soon as the iterator is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from contextlib import aclosing
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+import attrs
+
+from .errors import RunSignupError, ValidationError
+from .models import Album, Photo
+
+__all__ = [
+    "AlbumsOfRaceDay",
+    "ManyReport",
+    "PagePosition",
+    "PhotoIterator",
+    "RaceDay",
+    "RaceDayIterator",
+]
+
+T = TypeVar("T")
+OnError = Literal["raise", "skip"]
+
+
+def _positive_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(attribute.name, f"must be a positive integer id, got {value!r}")
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+        raise ValidationError(attribute.name, f"must be an aware datetime or None, got {value!r}")
+
+
+@attrs.frozen
+class RaceDay:
+    """One race event day to list; ``uploaded_since`` limits it to newer photos."""
+
+    race_id: int = attrs.field(validator=_positive_id)
+    race_event_days_id: int = attrs.field(validator=_positive_id)
+    uploaded_since: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @classmethod
+    def of(cls, value: RaceDay | tuple[int, int]) -> RaceDay:
+        if isinstance(value, RaceDay):
+            return value
+        if isinstance(value, tuple) and len(value) == 2:
+            return cls(*value)
+        raise ValidationError(
+            "races", f"expected RaceDay or (race_id, race_event_days_id), got {value!r}"
+        )
+
+
+@attrs.frozen
+class PagePosition:
+    """Where a walk stands: the next page to fetch and the newest upload seen so far."""
+
+    next_page: int = 1
+    max_uploaded_ts: datetime | None = None
+
+
+FetchPage = Callable[[int], Awaitable[list[Photo]]]
+
+
+class _Walk:
+    """One walk over one photo listing: the pages, the dedupe set and the position."""
+
+    def __init__(self, fetch: FetchPage, start: PagePosition, prefetch: int) -> None:
+        self._fetch = fetch
+        self._prefetch = prefetch
+        self._seen: set[int] = set()
+        self.position = start
+
+    async def pages(self) -> AsyncGenerator[list[Photo], None]:
+        page = self.position.next_page
+        ahead: deque[asyncio.Future[list[Photo]]] = deque()
+        try:
+            while True:
+                if self._prefetch:
+                    while len(ahead) <= self._prefetch:
+                        ahead.append(asyncio.ensure_future(self._fetch(page + len(ahead))))
+                    batch = await ahead.popleft()
+                else:
+                    batch = await self._fetch(page)
+                if not batch:
+                    return
+                seen = self._seen
+                fresh = [photo for photo in batch if photo.photo_id not in seen]
+                seen.update(photo.photo_id for photo in fresh)
+                newest = max(photo.uploaded_ts for photo in batch)
+                if fresh:
+                    yield fresh
+                page += 1
+                known = self.position.max_uploaded_ts
+                self.position = PagePosition(
+                    next_page=page,
+                    max_uploaded_ts=newest if known is None or newest > known else known,
+                )
+        finally:
+            await _cancel_all(ahead)
+
+
+async def _cancel_all(futures: Iterable[asyncio.Future[Any]]) -> None:
+    pending = [f for f in futures if not f.done()]
+    for future in pending:
+        future.cancel()
+    # Collect results and errors of the rest so none is reported as never retrieved.
+    await asyncio.gather(*futures, return_exceptions=True)
+
+
+class PhotoIterator:
+    """The photos of one race day: ``await`` it for one page, ``async for`` it for photos.
+
+    ``pages()`` iterates page by page; ``position`` is where a later call can resume
+    (``iter_photos(..., start=position)``).
+    """
+
+    def __init__(self, fetch: FetchPage, *, start: PagePosition, prefetch: int) -> None:
+        self._fetch = fetch
+        self._walk = _Walk(fetch, start, prefetch)
+
+    @property
+    def position(self) -> PagePosition:
+        return self._walk.position
+
+    def __await__(self) -> Generator[Any, None, list[Photo]]:
+        return self._fetch(self.position.next_page).__await__()
+
+    def pages(self) -> AsyncGenerator[list[Photo], None]:
+        return self._walk.pages()
+
+    def __aiter__(self) -> AsyncIterator[Photo]:
+        return self._items()
+
+    async def _items(self) -> AsyncGenerator[Photo, None]:
+        async with aclosing(self._walk.pages()) as pages:
+            async for page in pages:
+                for photo in page:
+                    yield photo
+
+
+@attrs.define
+class ManyReport:
+    """What an ``iter_many`` walk did, race day by race day."""
+
+    completed: list[RaceDay] = attrs.field(factory=list)
+    failures: dict[RaceDay, RunSignupError] = attrs.field(factory=dict)
+    max_uploaded_ts: dict[RaceDay, datetime] = attrs.field(factory=dict)
+    positions: dict[RaceDay, PagePosition] = attrs.field(factory=dict)
+
+
+class _Listing(Protocol[T]):  # pragma: no cover - a typing protocol
+    position: PagePosition
+
+    def pages(self) -> AsyncGenerator[list[T], None]: ...
+
+
+class AlbumsOfRaceDay:
+    """The albums listing of one race day as a one-page walk."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[list[Album]]]) -> None:
+        self._fetch = fetch
+        self.position = PagePosition()
+
+    async def pages(self) -> AsyncGenerator[list[Album], None]:
+        yield await self._fetch()
+
+
+_DONE = object()
+
+
+class RaceDayIterator(Generic[T]):
+    """Items of many race days, walked concurrently. See the module docstring."""
+
+    def __init__(
+        self,
+        races: Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]],
+        listing: Callable[[RaceDay], _Listing[T]],
+        *,
+        concurrency: int,
+        on_error: OnError,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError(
+                "concurrency", f"must be a whole number >= 1, got {concurrency!r}"
+            )
+        if on_error not in ("raise", "skip"):
+            raise ValidationError("on_error", f"must be 'raise' or 'skip', got {on_error!r}")
+        if isinstance(races, list | tuple):
+            races = [RaceDay.of(race) for race in races]  # refuse bad input before any I/O
+        self._races = races
+        self._listing = listing
+        self._concurrency = concurrency
+        self._on_error = on_error
+        self._active: weakref.ref[AsyncGenerator[T, None]] | None = None
+        self.report = ManyReport()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        run = self._run()
+        # Weak, so that a loop left by `break` lets the walk be finalised (and cleaned up).
+        self._active = weakref.ref(run)
+        return run
+
+    async def __aenter__(self) -> RaceDayIterator[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the walk now: cancel every worker and request in flight."""
+        run = self._active() if self._active is not None else None
+        if run is not None:
+            await run.aclose()
+
+    async def _run(self) -> AsyncGenerator[T, None]:
+        # Two pages per worker keeps every worker busy while bounding memory.
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * self._concurrency)
+        source = _RaceSource(self._races)
+        workers = [
+            asyncio.ensure_future(self._worker(source, queue)) for _ in range(self._concurrency)
+        ]
+        running = len(workers)
+        try:
+            while running:
+                item = await queue.get()
+                if item is _DONE:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    for value in item:
+                        yield value
+        finally:
+            await _cancel_all(workers)
+
+    async def _worker(self, source: _RaceSource, queue: asyncio.Queue[Any]) -> None:
+        try:
+            while (day := await source.next()) is not None:
+                listing = self._listing(day)
+                try:
+                    async for page in listing.pages():
+                        await queue.put(page)
+                except RunSignupError as exc:
+                    self.report.positions[day] = listing.position
+                    if self._on_error == "raise":
+                        await queue.put(exc)
+                        return
+                    self.report.failures[day] = exc
+                    continue
+                self.report.completed.append(day)
+                self.report.positions[day] = listing.position
+                if listing.position.max_uploaded_ts is not None:
+                    self.report.max_uploaded_ts[day] = listing.position.max_uploaded_ts
+        except Exception as exc:  # a bug or bad input: surface it, never lose it
+            await queue.put(exc)
+            return
+        await queue.put(_DONE)
+
+
+class _RaceSource:
+    """Hands out race days to workers one at a time, from a sync or async iterable."""
+
+    def __init__(
+        self,
+        races: Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]],
+    ) -> None:
+        self._lock = asyncio.Lock()
+        self._sync: Iterator[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
+        if isinstance(races, AsyncIterable):
+            self._async = aiter(races)
+        else:
+            self._sync = iter(races)
+
+    async def next(self) -> RaceDay | None:
+        if self._sync is not None:
+            value = next(self._sync, None)
+        else:
+            assert self._async is not None
+            async with self._lock:
+                value = await anext(self._async, None)
+        return None if value is None else RaceDay.of(value)
