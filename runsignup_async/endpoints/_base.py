@@ -79,6 +79,20 @@ def check_range(field: str, value: object, low: int, high: int) -> int:
     return value
 
 
+def check_items(field: str, values: object, cls: type[T], *, allow_empty: bool = False) -> list[T]:
+    """A non-empty list (or tuple) of ``cls`` instances, each named by index if wrong."""
+    if isinstance(values, cls) or not isinstance(values, list | tuple):
+        raise ValidationError(field, f"must be a list of {cls.__name__} objects")
+    if not values and not allow_empty:
+        raise ValidationError(field, f"is empty: give at least one {cls.__name__}")
+    for index, value in enumerate(values):
+        if not isinstance(value, cls):
+            raise ValidationError(
+                f"{field}[{index}]", f"expected {cls.__name__}, got {type(value).__name__}"
+            )
+    return list(values)
+
+
 def check_bool(field: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(field, f"must be True or False, got {value!r}")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _convert
-from ..errors import ValidationError
 from ..models import Activity
-from ._base import Namespace, check_id, check_optional_id, decode
+from ._base import Namespace, check_id, check_items, check_optional_id, decode
 
 PATH = "/v2/vr-activities.json"
 
@@ -35,15 +34,7 @@ class Activities(Namespace):
             "registration_id": check_optional_id("registration_id", registration_id),
             "bib_num": check_optional_id("bib_num", bib_num),
         }
-        if isinstance(activities, Activity) or not isinstance(activities, Sequence):
-            raise ValidationError("activities", "must be a list of Activity objects")
-        if not activities:
-            raise ValidationError("activities", "is empty: give at least one Activity")
-        for index, activity in enumerate(activities):
-            if not isinstance(activity, Activity):
-                raise ValidationError(
-                    f"activities[{index}]", f"must be an Activity, got {type(activity).__name__}"
-                )
+        activities = check_items("activities", activities, Activity)
         document = await self._client._request(
             "POST",
             PATH,

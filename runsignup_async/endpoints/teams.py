@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .. import _convert
 from ..errors import ValidationError
 from ..models import TeamType
-from ._base import Namespace, check_id, decode
+from ._base import Namespace, check_id, check_items, decode
 
 
 class Teams(Namespace):
@@ -30,19 +30,13 @@ class Teams(Namespace):
         """
         race_id = check_id("race_id", race_id)
         params = {"race_event_days_id": check_id("race_event_days_id", race_event_days_id)}
-        if isinstance(team_types, TeamType) or not isinstance(team_types, Sequence):
-            raise ValidationError("team_types", "must be a list of TeamType objects")
+        team_types = check_items("team_types", team_types, TeamType, allow_empty=True)
         if not team_types and not allow_delete_all:
             raise ValidationError(
                 "team_types",
                 "is empty, which deletes every team type of the race;"
                 " pass allow_delete_all=True if that is what you mean",
             )
-        for index, team_type in enumerate(team_types):
-            if not isinstance(team_type, TeamType):
-                raise ValidationError(
-                    f"team_types[{index}]", f"must be a TeamType, got {type(team_type).__name__}"
-                )
         path = f"/race/{race_id}/teams/team-types"
         document = await self._client._request(
             "POST",
