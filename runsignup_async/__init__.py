@@ -17,6 +17,7 @@ from .auth import (
     V2KeyAuth,
 )
 from .endpoints import Activities, Photos, Races, Teams
+from .harvester import HarvestEvent, HarvestSummary, harvest
 from .errors import (
     APIError,
     AuthenticationError,
@@ -63,6 +64,8 @@ __all__ = [
     "ClientClosedError",
     "Download",
     "Event",
+    "HarvestEvent",
+    "HarvestSummary",
     "InvalidRequestError",
     "ManyReport",
     "NOT_GIVEN",
@@ -97,4 +100,5 @@ __all__ = [
     "V2KeyAuth",
     "ValidationError",
     "__version__",
+    "harvest",
 ]

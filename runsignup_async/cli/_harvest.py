@@ -1,0 +1,221 @@
+"""The harvest subcommands: ``harvest``, ``photos-by-bib`` and ``bib-index``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+from .. import Client, RateLimit
+from ..errors import ValidationError
+from ..harvester import MANIFEST_NAME, SIZES, BibHit, Manifest, harvest
+from ..pagination import RaceDay
+from ._credentials import resolve_auth
+from ._endpoints import PHOTO_AUTH, add_common
+from ._output import CliError
+from ._progress import make_progress, render_summary
+
+__all__ = ["add_harvest_commands"]
+
+# --fake: the README's demo data set, small enough to finish in seconds.
+FAKE_RACES: Final = 5
+FAKE_PHOTOS_PER_DAY: Final = 40
+FAKE_SEED: Final = 2024
+
+
+def parse_race(text: str) -> tuple[int, int]:
+    race, sep, day = text.partition(":")
+    if not sep or not race.strip().isdigit() or not day.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected RACE_ID:RACE_EVENT_DAYS_ID, got {text!r}")
+    return int(race), int(day)
+
+
+def read_races_file(path: str) -> list[RaceDay]:
+    """CSV with a ``race_id,race_event_days_id`` header, or JSON (objects or pairs)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        if text.lstrip().startswith(("[", "{")):
+            rows: Any = json.loads(text)
+            if isinstance(rows, dict):
+                rows = rows.get("race_days", rows.get("races"))
+            if not isinstance(rows, list):
+                raise ValueError("expected a JSON list of race days")
+            return [_race_day(row) for row in rows]
+        reader = csv.DictReader(text.splitlines())
+        if not {"race_id", "race_event_days_id"} <= set(reader.fieldnames or ()):
+            raise ValueError("the CSV header must name race_id and race_event_days_id")
+        return [_race_day(row) for row in reader]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CliError(f"{path}: {exc}") from None
+
+
+def _race_day(row: Any) -> RaceDay:
+    if isinstance(row, dict):
+        pair = (row["race_id"], row["race_event_days_id"])
+    elif isinstance(row, list) and len(row) == 2:
+        pair = (row[0], row[1])
+    else:
+        raise ValueError(f"not a race day: {row!r}")
+    try:
+        return RaceDay(int(pair[0]), int(pair[1]))
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _sizes(text: str) -> tuple[str, ...]:
+    sizes = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not sizes or any(s not in SIZES for s in sizes):
+        raise argparse.ArgumentTypeError(f"choose from {','.join(SIZES)}, got {text!r}")
+    return sizes
+
+
+async def run_harvest(args: argparse.Namespace) -> int:
+    races: list[RaceDay] = [RaceDay(*pair) for pair in args.race or ()]
+    if args.races_file:
+        races += read_races_file(args.races_file)
+    if args.fake:
+        return await _harvest_fake(args, races)
+    if not races:
+        raise CliError("nothing to harvest: give --races-file FILE or --race RACE_ID:DAY_ID")
+    auth = resolve_auth(args, PHOTO_AUTH)
+    return await _harvest(
+        args, Client(auth, base_url=args.base_url, **_client_options(args)), races
+    )
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"download_concurrency": args.download_concurrency}
+    if args.rate is not None:
+        options["rate_limit"] = RateLimit(per_second=args.rate, burst=max(1, int(args.rate)))
+    return options
+
+
+async def _harvest_fake(args: argparse.Namespace, races: list[RaceDay]) -> int:
+    from ..testing import FakeRunSignup
+
+    async with FakeRunSignup(
+        seed=FAKE_SEED, races=FAKE_RACES, photos_per_race_day=FAKE_PHOTOS_PER_DAY
+    ) as fake:
+        print(f"Harvesting from the embedded fake RunSignup at {fake.base_url}", file=sys.stderr)
+        if not races:
+            races = [RaceDay(*pair) for pair in fake.race_days()]
+        options = _client_options(args)
+        # A local fake needs no politeness: list at a brisk pace.
+        options.setdefault("rate_limit", RateLimit(per_second=50, burst=10))
+        client = Client(fake.v2_auth(), base_url=fake.base_url, max_concurrency=4, **options)
+        return await _harvest(args, client, races)
+
+
+async def _harvest(args: argparse.Namespace, client: Client, races: list[RaceDay]) -> int:
+    async with client:
+        with make_progress(not args.quiet) as progress:
+            summary = await harvest(
+                client,
+                races,
+                args.dest,
+                sizes=args.sizes,
+                concurrency=args.concurrency,
+                progress=progress,
+                since_last=args.since_last,
+            )
+    print(render_summary(summary, args.dest), flush=True)
+    return 0 if summary.ok else 1
+
+
+def _open_manifest(dest: str) -> Manifest:
+    try:
+        return Manifest.open(Path(dest) / MANIFEST_NAME, create=False)
+    except FileNotFoundError:
+        raise CliError(
+            f"no harvest manifest in {dest} (run 'harvest --dest {dest}' first)"
+        ) from None
+
+
+def _hit_json(hit: BibHit, dest: str) -> dict[str, Any]:
+    return {
+        "bib": hit.bib,
+        "race_id": hit.race_id,
+        "race_event_days_id": hit.race_event_days_id,
+        "photo_id": hit.photo_id,
+        "album_id": hit.album_id,
+        "uploaded_ts": hit.uploaded_ts,
+        "uploaded_filename": hit.uploaded_filename,
+        "files": {size: str(Path(dest) / rel) for size, rel in sorted(hit.files.items())},
+    }
+
+
+async def photos_by_bib(args: argparse.Namespace) -> int:
+    with _open_manifest(args.dest) as manifest:
+        hits = manifest.photos_by_bib(args.bib)
+    for hit in hits:
+        print(json.dumps(_hit_json(hit, args.dest)))
+    if not hits:
+        print(f"no photos of bib {args.bib} in {args.dest}", file=sys.stderr)
+    return 0
+
+
+def _export(hits: Iterator[BibHit], dest: str, fmt: str, out: Any) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["bib", "race_id", "race_event_days_id", "photo_id", "album_id",
+                         "uploaded_ts", "uploaded_filename", *SIZES])  # fmt: skip
+        for hit in hits:
+            row = _hit_json(hit, dest)
+            files = row.pop("files")
+            writer.writerow([*row.values(), *(files.get(size, "") for size in SIZES)])
+            count += 1
+        return count
+    out.write("[")  # streamed: the index may be larger than memory should hold
+    for hit in hits:
+        out.write(("," if count else "") + "\n  " + json.dumps(_hit_json(hit, dest)))
+        count += 1
+    out.write("\n]\n")
+    return count
+
+
+async def bib_index(args: argparse.Namespace) -> int:
+    with _open_manifest(args.dest) as manifest:
+        if args.output and args.output != "-":
+            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
+                count = _export(manifest.bib_index(), args.dest, args.format, out)
+            print(f"wrote {count} bib entries to {args.output}", file=sys.stderr)
+        else:
+            _export(manifest.bib_index(), args.dest, args.format, sys.stdout)
+    return 0
+
+
+def add_harvest_commands(commands: Any) -> None:
+    p = commands.add_parser("harvest", help="download every photo of many race days, resumably")
+    p.add_argument("--races-file", metavar="FILE", help="CSV (race_id,race_event_days_id) or JSON")
+    p.add_argument("--race", action="append", type=parse_race, metavar="RACE_ID:DAY_ID")
+    p.add_argument("--dest", required=True, metavar="DIR")
+    p.add_argument(
+        "--sizes", type=_sizes, default=("original",), metavar="original,large,thumbnail"
+    )
+    p.add_argument("--concurrency", type=int, default=8, help="race days listed at once")
+    p.add_argument("--download-concurrency", type=int, default=8, help="images fetched at once")
+    p.add_argument("--rate", type=float, help="API requests per second (default: the SDK's)")
+    p.add_argument("--since-last", action="store_true", help="only photos new since the last run")
+    p.add_argument("--fake", action="store_true", help="harvest from an embedded fake server")
+    p.add_argument("--quiet", action="store_true", help="no progress display, summary only")
+    add_common(p)
+    p.set_defaults(run=run_harvest)
+
+    p = commands.add_parser("photos-by-bib", help="which harvested photos show a bib (JSON lines)")
+    p.add_argument("dest", metavar="DIR")
+    p.add_argument("--bib", type=int, required=True)
+    p.set_defaults(run=photos_by_bib)
+
+    p = commands.add_parser("bib-index", help="export the bib index of a harvest (CSV or JSON)")
+    p.add_argument("dest", metavar="DIR")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--output", "-o", metavar="FILE", help="default: stdout")
+    p.set_defaults(run=bib_index)

@@ -1,0 +1,23 @@
+"""The bulk photo harvester: ``harvest()`` and what it reports.
+
+See ``run`` for the pipeline, ``layout`` for where files land, ``download`` for the
+atomic writes and ``manifest`` for the resumable SQLite record under the destination.
+"""
+
+from ._lock import DestinationBusyError
+from .layout import MANIFEST_NAME, SIZES
+from .manifest import BibHit, Manifest
+from .run import Failure, HarvestEvent, HarvestStats, HarvestSummary, harvest
+
+__all__ = [
+    "MANIFEST_NAME",
+    "SIZES",
+    "BibHit",
+    "DestinationBusyError",
+    "Failure",
+    "HarvestEvent",
+    "HarvestStats",
+    "HarvestSummary",
+    "Manifest",
+    "harvest",
+]

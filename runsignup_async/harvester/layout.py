@@ -1,0 +1,103 @@
+"""Where a harvested photo lands on disk: the only module that turns API data into paths.
+
+``dest/<race_id>/<race_event_days_id>/<album_id>/<photo_id>-<size>.<ext>``. Every part
+comes from an id the API sent (checked to be a plain integer or a tame album token) and
+a fixed size name; the extension comes from the image URL only if it is a known short
+image suffix. The server's ``uploaded_filename`` never reaches this module: it is
+metadata, so no server value can steer a write outside ``dest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+__all__ = [
+    "MANIFEST_NAME",
+    "SIZES",
+    "album_component",
+    "extension_of",
+    "is_temp_name",
+    "photo_path",
+    "temp_path",
+]
+
+SIZES: Final = ("original", "large", "thumbnail")
+MANIFEST_NAME: Final = "manifest.sqlite3"
+_EXTENSIONS: Final = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
+_DEFAULT_EXTENSION: Final = ".jpg"
+_TAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_TEMP: Final = re.compile(r"\..+\.[0-9a-f]{12}\.part")
+
+
+def _plain_id(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def album_component(album_id: int | str) -> str:
+    """The directory name of an album: its integer id, or a tame token such as ``reg-6827``.
+
+    Any other string is reduced to safe characters plus a short hash of the original, so
+    two odd ids never share a directory and none can be ``..`` or contain a separator.
+    """
+    if isinstance(album_id, int) and not isinstance(album_id, bool):
+        return str(_plain_id("album_id", album_id))
+    text = str(album_id)
+    if _TAME.fullmatch(text):
+        return text
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")[:40] or "album"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{cleaned}-{digest}"
+
+
+def extension_of(url: str) -> str:
+    """The image URL path's suffix if it is a known image extension, else ``.jpg``."""
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:
+        return _DEFAULT_EXTENSION
+    suffix = PurePosixPath(path).suffix.lower()
+    return suffix if suffix in _EXTENSIONS else _DEFAULT_EXTENSION
+
+
+def photo_path(
+    dest: Path,
+    *,
+    race_id: int,
+    race_event_days_id: int,
+    album_id: int | str,
+    photo_id: int,
+    size: str,
+    url: str,
+) -> Path:
+    """The final path of one size of one photo, always strictly inside ``dest``."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    parts = (
+        str(_plain_id("race_id", race_id)),
+        str(_plain_id("race_event_days_id", race_event_days_id)),
+        album_component(album_id),
+        f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}",
+    )
+    path = dest.joinpath(*parts)
+    # Belt and braces: the parts above cannot escape, and this proves it for each path.
+    root = os.path.abspath(dest)
+    if os.path.commonpath([root, os.path.abspath(path)]) != root or path == dest:
+        raise ValueError(f"refusing a path outside the destination: {path}")
+    return path
+
+
+def temp_path(final: Path, token: str) -> Path:
+    """The hidden temporary sibling a download is written to before its rename."""
+    return final.with_name(f".{final.name}.{token}.part")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of ``temp_path``'s (left behind by a killed run)."""
+    return _TEMP.fullmatch(name) is not None

@@ -1,0 +1,282 @@
+"""The harvest manifest: one SQLite file under ``dest`` that makes a harvest resumable.
+
+Tables: ``photos`` (metadata per photo, keyed by race, race day and photo id), ``files``
+(one row per photo and size: status ``done``/``failed``/``missing``, path relative to
+``dest``, byte count, sha256, last error), ``bibs`` (the bib index), ``race_days``
+(per race day high-water mark of ``uploaded_ts`` for ``--since-last``) and ``runs``.
+
+WAL mode with ``synchronous=NORMAL``: each write is its own tiny transaction that costs
+no fsync, so the event loop is never held for long; a crash may lose the last few
+commits, which only means re-checking or re-downloading those files. Only the harvest's
+event loop thread writes, so no lock is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from ..models import Photo
+
+__all__ = ["BibHit", "FileRecord", "Manifest"]
+
+SCHEMA_VERSION: Final = 1
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS photos (
+    race_id INTEGER NOT NULL,
+    race_event_days_id INTEGER NOT NULL,
+    photo_id INTEGER NOT NULL,
+    album_id TEXT NOT NULL,
+    bibs TEXT NOT NULL,
+    uploaded_ts INTEGER NOT NULL,
+    uploaded_filename TEXT,
+    sizes TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (race_id, race_event_days_id, photo_id)
+);
+CREATE TABLE IF NOT EXISTS files (
+    race_id INTEGER NOT NULL,
+    race_event_days_id INTEGER NOT NULL,
+    photo_id INTEGER NOT NULL,
+    size TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed', 'missing')),
+    path TEXT,
+    bytes INTEGER,
+    sha256 TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (race_id, race_event_days_id, photo_id, size)
+);
+CREATE TABLE IF NOT EXISTS bibs (
+    bib INTEGER NOT NULL,
+    race_id INTEGER NOT NULL,
+    race_event_days_id INTEGER NOT NULL,
+    photo_id INTEGER NOT NULL,
+    PRIMARY KEY (bib, race_id, race_event_days_id, photo_id)
+);
+CREATE TABLE IF NOT EXISTS race_days (
+    race_id INTEGER NOT NULL,
+    race_event_days_id INTEGER NOT NULL,
+    high_water_ts INTEGER,
+    last_success_at REAL,
+    PRIMARY KEY (race_id, race_event_days_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT
+);
+"""
+
+
+@attrs.frozen
+class FileRecord:
+    """What the manifest knows about one size of one photo."""
+
+    status: str
+    path: str | None
+    bytes: int | None
+    sha256: str | None
+    error: str | None
+
+
+@attrs.frozen
+class BibHit:
+    """One photo showing a bib, with its downloaded files (size -> path relative to dest)."""
+
+    bib: int
+    race_id: int
+    race_event_days_id: int
+    photo_id: int
+    album_id: str
+    uploaded_ts: int
+    uploaded_filename: str | None
+    files: dict[str, str]
+
+
+class Manifest:
+    """An open manifest database. ``Manifest.open(path)``; close with ``close()``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Manifest:
+        if not create and not path.is_file():
+            raise FileNotFoundError(f"no harvest manifest at {path}")
+        # isolation_level=None: autocommit, every statement its own short transaction.
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Manifest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- photos and files --------------------------------------------------------------
+
+    def record_photo(self, race_id: int, photo: Photo) -> None:
+        """Store (or refresh) a photo's metadata and its bib index entries."""
+        key = (race_id, photo.race_event_days_id, photo.photo_id)
+        sizes = {
+            name: {"image_url": image.image_url, "width": image.width, "height": image.height}
+            for name in ("original", "large", "thumbnail")
+            if (image := getattr(photo, name)) is not None
+        }
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
+                "INSERT INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO UPDATE SET album_id=excluded.album_id, bibs=excluded.bibs,"
+                " uploaded_ts=excluded.uploaded_ts, uploaded_filename=excluded.uploaded_filename,"
+                " sizes=excluded.sizes, seen_at=excluded.seen_at",
+                (
+                    *key,
+                    str(photo.album_id),
+                    json.dumps(list(photo.bibs)),
+                    int(photo.uploaded_ts.timestamp()),
+                    photo.uploaded_filename,
+                    json.dumps(sizes, separators=(",", ":")),
+                    time.time(),
+                ),
+            )
+            # Bibs get tagged after upload, so the index follows the latest listing.
+            conn.execute(
+                "DELETE FROM bibs WHERE race_id=? AND race_event_days_id=? AND photo_id=?", key
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO bibs VALUES (?, ?, ?, ?)",
+                [(bib, *key) for bib in photo.bibs],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def files_of(
+        self, race_id: int, race_event_days_id: int, photo_id: int
+    ) -> dict[str, FileRecord]:
+        rows = self._conn.execute(
+            "SELECT size, status, path, bytes, sha256, error FROM files"
+            " WHERE race_id=? AND race_event_days_id=? AND photo_id=?",
+            (race_id, race_event_days_id, photo_id),
+        ).fetchall()
+        return {row[0]: FileRecord(*row[1:]) for row in rows}
+
+    def set_file(
+        self,
+        race_id: int,
+        race_event_days_id: int,
+        photo_id: int,
+        size: str,
+        *,
+        status: str,
+        path: str | None = None,
+        nbytes: int | None = None,
+        sha256: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
+            " ON CONFLICT DO UPDATE SET status=excluded.status, path=excluded.path,"
+            " bytes=excluded.bytes, sha256=excluded.sha256, error=excluded.error,"
+            " attempts=files.attempts + 1, updated_at=excluded.updated_at",
+            (race_id, race_event_days_id, photo_id, size, status, path, nbytes, sha256, error,
+             time.time()),
+        )  # fmt: skip
+
+    # --- race days and runs ------------------------------------------------------------
+
+    def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
+        row = self._conn.execute(
+            "SELECT high_water_ts FROM race_days WHERE race_id=? AND race_event_days_id=?",
+            (race_id, race_event_days_id),
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromtimestamp(row[0], tz=timezone.utc)
+
+    def mark_race_day_done(
+        self, race_id: int, race_event_days_id: int, newest: datetime | None
+    ) -> None:
+        """A race day listed completely and downloaded without failure: move its mark."""
+        ts = None if newest is None else int(newest.timestamp())
+        self._conn.execute(
+            "INSERT INTO race_days VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " high_water_ts=max(coalesce(race_days.high_water_ts, excluded.high_water_ts),"
+            " coalesce(excluded.high_water_ts, race_days.high_water_ts)),"
+            " last_success_at=excluded.last_success_at",
+            (race_id, race_event_days_id, ts, time.time()),
+        )
+
+    def start_run(self) -> int:
+        cursor = self._conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(self, run_id: int, outcome: str) -> None:
+        self._conn.execute(
+            "UPDATE runs SET finished_at=?, outcome=? WHERE run_id=?",
+            (time.time(), outcome, run_id),
+        )
+
+    # --- queries -----------------------------------------------------------------------
+
+    def photos_by_bib(self, bib: int) -> list[BibHit]:
+        return list(self._bib_hits("WHERE b.bib = ?", (bib,)))
+
+    def bib_index(self) -> Iterator[BibHit]:
+        """Every (bib, photo) pair, ordered by bib then photo; streamed, not loaded."""
+        return self._bib_hits("", ())
+
+    def _bib_hits(self, where: str, args: tuple[Any, ...]) -> Iterator[BibHit]:
+        rows = self._conn.execute(
+            "SELECT b.bib, p.race_id, p.race_event_days_id, p.photo_id, p.album_id,"
+            " p.uploaded_ts, p.uploaded_filename,"
+            " (SELECT json_group_object(f.size, f.path) FROM files f WHERE f.race_id=p.race_id"
+            "  AND f.race_event_days_id=p.race_event_days_id AND f.photo_id=p.photo_id"
+            "  AND f.status='done')"
+            f" FROM bibs b JOIN photos p USING (race_id, race_event_days_id, photo_id) {where}"
+            " ORDER BY b.bib, p.race_id, p.race_event_days_id, p.photo_id",
+            args,
+        )
+        for row in rows:
+            bib, race_id, days_id, photo_id, album_id, uploaded_ts, filename, files = row
+            yield BibHit(
+                bib=bib,
+                race_id=race_id,
+                race_event_days_id=days_id,
+                photo_id=photo_id,
+                album_id=album_id,
+                uploaded_ts=uploaded_ts,
+                uploaded_filename=filename,
+                files=json.loads(files or "{}"),
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Files by status, for a quick look at a destination."""
+        rows = self._conn.execute("SELECT status, count(*) FROM files GROUP BY status")
+        return dict(rows)

@@ -1,0 +1,427 @@
+"""``harvest()``: list photos of many race days and download them, resumably.
+
+A listing task walks the race days with ``client.photos.iter_many`` (``concurrency`` at
+a time) and feeds photos still to fetch into a bounded queue; a pool of download workers
+(one per ``client.download_concurrency`` slot) drains it. The queue is what keeps memory
+flat: a listing far ahead of the downloads waits. Everything the manifest is told happens
+on the event loop thread, so it needs no lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from ..errors import RateLimitError, RunSignupError, ServerError, TransportError, ValidationError
+from ..pagination import ManyReport, RaceDay
+from . import _settings as S
+from ._lock import DestinationLock
+from .download import Downloaded, DownloadError, remove_stale_temps, save_atomically
+from .layout import MANIFEST_NAME, SIZES, photo_path
+from .manifest import Manifest
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from ..models import Photo
+
+__all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest"]
+
+Key = tuple[int, int]
+EventKind = Literal[
+    "race_day_listed", "race_day_failed", "photo_skipped", "photo_downloaded", "photo_failed"
+]
+Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
+
+
+@attrs.frozen
+class Failure:
+    """What failed: a race day's listing (``photo_id`` None) or one size of one photo."""
+
+    race_id: int
+    race_event_days_id: int
+    photo_id: int | None
+    size: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"race {self.race_id} day {self.race_event_days_id}"
+        if self.photo_id is None:
+            return f"{where}: listing failed: {self.reason}"
+        return f"{where} photo {self.photo_id} ({self.size}): {self.reason}"
+
+
+@attrs.define
+class HarvestStats:
+    """Live counters, updated as the harvest goes; progress displays read them."""
+
+    race_days: int = 0
+    race_days_listed: int = 0
+    race_days_failed: int = 0
+    photos_found: int = 0
+    photos_skipped: int = 0
+    photos_downloaded: int = 0
+    photos_failed: int = 0
+    images_missing: int = 0
+    files_downloaded: int = 0
+    bytes_downloaded: int = 0
+    failures_total: int = 0
+    failures: list[Failure] = attrs.Factory(list)
+    started: float = attrs.Factory(time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def fail(self, failure: Failure) -> None:
+        self.failures_total += 1
+        if len(self.failures) < S.FAILURES_KEPT:
+            self.failures.append(failure)
+
+
+@attrs.frozen
+class HarvestEvent:
+    """Passed to ``progress`` on each step; ``stats`` is the live counter object."""
+
+    kind: EventKind
+    stats: HarvestStats
+    race_id: int
+    race_event_days_id: int
+    photo_id: int | None = None
+    detail: str | None = None
+
+
+@attrs.frozen
+class HarvestSummary:
+    """What a harvest did. ``ok`` is False when anything failed (see ``failures``)."""
+
+    race_days: int
+    race_days_listed: int
+    race_days_failed: int
+    photos_found: int
+    photos_skipped: int
+    photos_downloaded: int
+    photos_failed: int
+    images_missing: int
+    files_downloaded: int
+    bytes_downloaded: int
+    elapsed: float
+    failures: tuple[Failure, ...]
+    failures_total: int
+
+    @property
+    def ok(self) -> bool:
+        return self.failures_total == 0
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes_downloaded / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@attrs.frozen
+class _Job:
+    race_id: int
+    photo: Photo
+    files: tuple[tuple[str, str, Path], ...]  # (size, url, final path)
+
+
+def _check_sizes(sizes: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(sizes, str):
+        sizes = sizes.split(",")
+    chosen = tuple(dict.fromkeys(s.strip() for s in sizes))
+    bad = [s for s in chosen if s not in SIZES]
+    if not chosen or bad:
+        raise ValidationError("sizes", f"choose among {', '.join(SIZES)}; got {list(sizes)!r}")
+    return chosen
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, TransportError | ServerError | RateLimitError | DownloadError)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())  # one line, whatever the error said
+
+
+class _Harvest:
+    """One run's state: shared by the listing task and the download workers."""
+
+    def __init__(
+        self,
+        client: Client,
+        dest: Path,
+        manifest: Manifest,
+        sizes: tuple[str, ...],
+        progress: Callable[[HarvestEvent], None] | None,
+    ) -> None:
+        self.client = client
+        self.dest = dest
+        self.manifest = manifest
+        self.sizes = sizes
+        self.progress = progress
+        self.stats = HarvestStats()
+        self.report = ManyReport()
+        self.failed_days: set[Key] = set()
+        self.prepared: set[Path] = set()
+        self.noted = (0, 0)  # race days already reported listed, failed
+
+    def emit(
+        self, kind: EventKind, key: Key, photo_id: int | None = None, detail: str = ""
+    ) -> None:
+        if self.progress is not None:
+            self.progress(HarvestEvent(kind, self.stats, key[0], key[1], photo_id, detail or None))
+
+    # --- listing -------------------------------------------------------------------------
+
+    async def list_photos(
+        self, days: list[RaceDay], concurrency: int, queue: asyncio.Queue[_Job | None], workers: int
+    ) -> None:
+        walk = self.client.photos.iter_many(days, concurrency=concurrency, on_error="skip")
+        self.report = walk.report
+        async with walk:
+            async for photo in walk:
+                self.note_listings()
+                job = self.plan(photo)
+                if job is not None:
+                    await queue.put(job)  # waits while the workers are behind
+        self.note_listings()
+        for _ in range(workers):
+            await queue.put(None)
+
+    def note_listings(self) -> None:
+        """Report race days whose listing ended since the last look."""
+        report = self.report
+        listed, failed = self.noted
+        if len(report.completed) == listed and len(report.failures) == failed:
+            return
+        for day in report.completed[listed:]:
+            self.stats.race_days_listed += 1
+            self.emit("race_day_listed", (day.race_id, day.race_event_days_id))
+        for day, exc in list(report.failures.items())[failed:]:
+            key = (day.race_id, day.race_event_days_id)
+            self.stats.race_days_failed += 1
+            self.failed_days.add(key)
+            self.stats.fail(Failure(key[0], key[1], None, None, _reason(exc)))
+            self.emit("race_day_failed", key, detail=_reason(exc))
+        self.noted = (len(report.completed), len(report.failures))
+
+    def plan(self, photo: Photo) -> _Job | None:
+        """Record a listed photo; return the files still to fetch, or None to skip it."""
+        stats = self.stats
+        stats.photos_found += 1
+        race_id = photo.race_id
+        assert race_id is not None  # iter_many tags every photo with its race
+        key = (race_id, photo.race_event_days_id)
+        manifest = self.manifest
+        manifest.record_photo(race_id, photo)
+        known = manifest.files_of(race_id, photo.race_event_days_id, photo.photo_id)
+        todo = []
+        for size in self.sizes:
+            image = getattr(photo, size)
+            record = known.get(size)
+            if image is None:
+                # Not every photo has every size: recorded, not a failure.
+                if record is None or record.status != "missing":
+                    stats.images_missing += 1
+                    manifest.set_file(*key, photo.photo_id, size, status="missing")
+                continue
+            try:
+                path = photo_path(
+                    self.dest,
+                    race_id=race_id,
+                    race_event_days_id=photo.race_event_days_id,
+                    album_id=photo.album_id,
+                    photo_id=photo.photo_id,
+                    size=size,
+                    url=image.image_url,
+                )
+            except ValueError as exc:
+                self.photo_failed(key, photo.photo_id, [(size, _reason(exc))])
+                return None
+            if record is not None and record.status == "done" and _intact(path, record.bytes):
+                continue  # done and still on disk: no request at all
+            todo.append((size, image.image_url, path))
+        if not todo:
+            stats.photos_skipped += 1
+            self.emit("photo_skipped", key, photo.photo_id)
+            return None
+        return _Job(race_id, photo, tuple(todo))
+
+    # --- downloading ---------------------------------------------------------------------
+
+    async def download_worker(self, queue: asyncio.Queue[_Job | None]) -> None:
+        while (job := await queue.get()) is not None:
+            await self.fetch(job)
+
+    def prepare(self, directory: Path) -> None:
+        # First write into a directory this run: make it, and clear a killed run's temps
+        # (the destination lock guarantees no other run is writing there).
+        if directory not in self.prepared:
+            self.prepared.add(directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(directory)
+
+    async def fetch(self, job: _Job) -> None:
+        photo = job.photo
+        key = (job.race_id, photo.race_event_days_id)
+        errors = []
+        for size, url, path in job.files:
+            try:
+                self.prepare(path.parent)
+                got = await self.fetch_file(url, path)
+            except (RunSignupError, OSError) as exc:
+                reason = _reason(exc)
+                self.manifest.set_file(*key, photo.photo_id, size, status="failed", error=reason)
+                errors.append((size, reason))
+                continue
+            self.manifest.set_file(
+                *key,
+                photo.photo_id,
+                size,
+                status="done",
+                path=path.relative_to(self.dest).as_posix(),
+                nbytes=got.nbytes,
+                sha256=got.sha256,
+            )
+            self.stats.files_downloaded += 1
+            self.stats.bytes_downloaded += got.nbytes
+        if errors:
+            self.photo_failed(key, photo.photo_id, errors)
+        else:
+            self.stats.photos_downloaded += 1
+            self.emit("photo_downloaded", key, photo.photo_id)
+
+    async def fetch_file(self, url: str, path: Path) -> Downloaded:
+        delay = S.BACKOFF_INITIAL
+        attempt = 1
+        while True:
+            try:
+                return await save_atomically(self.client, url, path)
+            except RunSignupError as exc:
+                if attempt >= S.FILE_ATTEMPTS or not _retryable(exc):
+                    raise
+            attempt += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, S.BACKOFF_MAX)
+
+    def photo_failed(self, key: Key, photo_id: int, errors: list[tuple[str, str]]) -> None:
+        self.stats.photos_failed += 1
+        self.failed_days.add(key)
+        for size, reason in errors:
+            self.stats.fail(Failure(key[0], key[1], photo_id, size, reason))
+        self.emit("photo_failed", key, photo_id, "; ".join(f"{s}: {r}" for s, r in errors))
+
+    # --- the end -------------------------------------------------------------------------
+
+    def mark_race_days(self) -> None:
+        """Move the --since-last mark of race days listed whole and downloaded whole."""
+        for day in self.report.completed:
+            key = (day.race_id, day.race_event_days_id)
+            if key not in self.failed_days:
+                self.manifest.mark_race_day_done(*key, self.report.max_uploaded_ts.get(day))
+
+    def summary(self) -> HarvestSummary:
+        s = self.stats
+        return HarvestSummary(
+            race_days=s.race_days,
+            race_days_listed=s.race_days_listed,
+            race_days_failed=s.race_days_failed,
+            photos_found=s.photos_found,
+            photos_skipped=s.photos_skipped,
+            photos_downloaded=s.photos_downloaded,
+            photos_failed=s.photos_failed,
+            images_missing=s.images_missing,
+            files_downloaded=s.files_downloaded,
+            bytes_downloaded=s.bytes_downloaded,
+            elapsed=s.elapsed,
+            failures=tuple(s.failures),
+            failures_total=s.failures_total,
+        )
+
+
+def _intact(path: Path, nbytes: int | None) -> bool:
+    try:
+        return nbytes is not None and os.stat(path).st_size == nbytes
+    except OSError:
+        return False
+
+
+async def _race_days(races: Races) -> list[RaceDay]:
+    days: list[RaceDay] = []
+    if isinstance(races, AsyncIterable):
+        async for race in races:
+            days.append(RaceDay.of(race))
+    else:
+        days.extend(RaceDay.of(race) for race in races)
+    # The same race day twice would be listed and downloaded twice.
+    return list(dict.fromkeys(days))
+
+
+async def harvest(
+    client: Client,
+    races: Races,
+    dest: str | os.PathLike[str],
+    *,
+    sizes: Sequence[str] = ("original",),
+    concurrency: int = S.LIST_CONCURRENCY,
+    progress: Callable[[HarvestEvent], None] | None = None,
+    since_last: bool = False,
+) -> HarvestSummary:
+    """Download every photo of ``races`` into ``dest``; resumable, atomic, bounded in memory.
+
+    ``races``: ``RaceDay`` items or ``(race_id, race_event_days_id)`` pairs. ``sizes``:
+    any of ``original``, ``large``, ``thumbnail``. ``concurrency``: race days listed at
+    once; downloads run ``client.download_concurrency`` at a time. ``progress`` is called
+    with a ``HarvestEvent`` after each race day and photo. ``since_last`` lists only photos
+    uploaded since the last fully successful harvest of each race day.
+
+    Photos already downloaded (per the manifest, and still on disk at the right size)
+    are skipped without a request; failed ones are retried. A race day that fails is
+    reported in the summary and the others complete. Raises only for bad arguments,
+    a destination in use by another harvest, or a bug; cancelling leaves no partial file
+    under a final name.
+    """
+    chosen = _check_sizes(sizes)
+    days = await _race_days(races)
+    root = Path(dest)
+    os.makedirs(root, exist_ok=True)
+    with DestinationLock(root), Manifest.open(root / MANIFEST_NAME) as manifest:
+        if since_last:
+            days = [
+                attrs.evolve(
+                    day, uploaded_since=manifest.high_water(day.race_id, day.race_event_days_id)
+                )
+                for day in days
+            ]
+        run_id = manifest.start_run()
+        job = _Harvest(client, root, manifest, chosen, progress)
+        job.stats.race_days = len(days)
+        workers = client.download_concurrency
+        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
+        tasks = [asyncio.ensure_future(job.list_photos(days, concurrency, queue, workers))]
+        tasks += [asyncio.ensure_future(job.download_worker(queue)) for _ in range(workers)]
+        try:
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    if (error := task.exception()) is not None:
+                        raise error
+        except BaseException:
+            manifest.finish_run(run_id, "interrupted")
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()
+            # Each worker removes its temp file as it unwinds; wait for all of them.
+            await asyncio.gather(*tasks, return_exceptions=True)
+        job.mark_race_days()
+        summary = job.summary()
+        manifest.finish_run(run_id, "ok" if summary.ok else "failures")
+        return summary
