@@ -17,7 +17,6 @@ from .auth import (
     V2KeyAuth,
 )
 from .endpoints import Activities, Photos, Races, Teams
-from .harvester import HarvestEvent, HarvestSummary, harvest
 from .errors import (
     APIError,
     AuthenticationError,
@@ -33,6 +32,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .harvester import HarvestEvent, HarvestSummary, harvest
 from .models import (
     NOT_GIVEN,
     Activity,
