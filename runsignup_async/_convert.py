@@ -395,14 +395,16 @@ def _keys(document: Any) -> str:
 # --- request payloads ----------------------------------------------------------------------
 
 
-def _models(cls: type[T], items: Iterable[T | Mapping[str, Any]], name: str) -> tuple[T, ...]:
+def _models(
+    cls: type[T], items: Iterable[T | Mapping[str, Any]], name: str, *, allow_empty: bool = False
+) -> tuple[T, ...]:
     try:
         models = build_all(cls, items)
     except ValidationError as error:
         raise ValidationError(name + error.field, error.problem) from None
     except ValueError as problem:  # not a list at all
         raise ValidationError(name, str(problem)) from None
-    if not models:
+    if not models and not allow_empty:
         raise ValidationError(name, f"give at least one {cls.__name__}")
     return models
 
@@ -412,13 +414,15 @@ def activities_payload(activities: Iterable[Activity | Mapping[str, Any]]) -> di
     return {"activities": [unstructure(a) for a in _models(Activity, activities, "activities")]}
 
 
-def team_types_payload(team_types: Iterable[TeamType | Mapping[str, Any]]) -> dict[str, Any]:
+def team_types_payload(
+    team_types: Iterable[TeamType | Mapping[str, Any]], *, allow_delete_all: bool = False
+) -> dict[str, Any]:
     """The ``request`` object of POST team-types: ``{"race_team_types": [...]}``.
 
     The API deletes every existing type left out, so an empty list (which would delete
-    them all) is refused.
+    them all) is refused unless ``allow_delete_all``.
     """
-    models = _models(TeamType, team_types, "team_types")
+    models = _models(TeamType, team_types, "team_types", allow_empty=allow_delete_all)
     return {"race_team_types": [unstructure(t) for t in models]}
 
 

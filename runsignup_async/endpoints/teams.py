@@ -42,7 +42,7 @@ class Teams(Namespace):
             "POST",
             path,
             params=params,
-            payload=_convert.team_types_payload(team_types),
+            payload=_convert.team_types_payload(team_types, allow_delete_all=allow_delete_all),
             auth=self._auth("team-types"),
         )
         return decode(document, _convert.team_type_ids_from, method="POST", path=path)
