@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -241,49 +242,79 @@ class Client:
         credentials = self.auth if isinstance(auth, NotGiven) else auth
         session = self._ensure_session()
         method = method.upper()
+        send = partial(
+            self._attempt,
+            session,
+            method,
+            path,
+            params=params,
+            payload=payload,
+            form=form,
+            signer=signer,
+            auth=credentials,
+        )
+        # Nearly every call succeeds at once; going through tenacity costs about 30 us a
+        # call, so the first attempt is made directly and tenacity takes over only after
+        # a failure that the retry table allows to retry.
+        try:
+            return await send(1)
+        except RunSignupError as exc:
+            if not self._may_retry(exc, method):
+                raise
+            first_failure = exc
+        return await self._retry(send, method, path, first_failure)
+
+    def _may_retry(self, exc: BaseException, method: str) -> bool:
         idempotent = method in ("GET", "HEAD")
+        return is_retryable(exc, idempotent=idempotent, policy=self.retry) and (
+            self._budget.can_spend(exc)
+        )
+
+    def _note_retry(
+        self, exc: BaseException, method: str, path: str, attempt: int, delay: float
+    ) -> None:
+        """A retry follows failed ``attempt``: spend the budget and say so."""
+        self._budget.spend(exc)
+        logger.info(
+            "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
+            method,
+            path,
+            attempt,
+            exc,
+            delay,
+        )
+
+    async def _retry(
+        self,
+        send: Callable[[int], Awaitable[Any]],
+        method: str,
+        path: str,
+        first_failure: RunSignupError,
+    ) -> Any:
+        """Attempts 2 to ``max_attempts``, driven by tenacity, after a retryable failure."""
         policy = self.retry
+        delay = backoff_delay(1, first_failure, policy)
+        self._note_retry(first_failure, method, path, 1, delay)
+        await asyncio.sleep(delay)
 
-        def retryable(exc: BaseException) -> bool:
-            return is_retryable(exc, idempotent=idempotent, policy=policy) and (
-                self._budget.can_spend(exc)
-            )
-
+        # tenacity numbers its own attempts from 1; ours continue from 2.
         def wait(state: RetryCallState) -> float:
-            return backoff_delay(state.attempt_number, _failure(state), policy)
+            return backoff_delay(state.attempt_number + 1, _failure(state), policy)
 
         def before_sleep(state: RetryCallState) -> None:
-            exc = _failure(state)
-            self._budget.spend(exc)
-            logger.info(
-                "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
-                method,
-                path,
-                state.attempt_number,
-                exc,
-                state.upcoming_sleep,
-            )
+            attempt = state.attempt_number + 1
+            self._note_retry(_failure(state), method, path, attempt, state.upcoming_sleep)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_attempts),
+            stop=stop_after_attempt(policy.max_attempts - 1),
             wait=wait,
-            retry=retry_if_exception(retryable),
+            retry=retry_if_exception(lambda exc: self._may_retry(exc, method)),
             before_sleep=before_sleep,
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(
-                    session,
-                    method,
-                    path,
-                    attempt.retry_state.attempt_number,
-                    params=params,
-                    payload=payload,
-                    form=form,
-                    signer=signer,
-                    auth=credentials,
-                )
+                return await send(attempt.retry_state.attempt_number + 1)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(

@@ -47,5 +47,8 @@ INCREASE_FRACTION: Final = 0.08
 # ...plus at least this many requests/s each second, so a cut to a tiny rate recovers.
 INCREASE_FLOOR: Final = 0.5
 MIN_RATE: Final = 0.2
-# Window over which the achieved send rate is measured.
+# Window over which the achieved send rate is measured: the sends of the last RATE_WINDOW
+# seconds, divided by the time since the oldest of them, but by no less than
+# RATE_WINDOW_MIN (a handful of sends an instant apart is not a rate).
 RATE_WINDOW: Final = 1.0
+RATE_WINDOW_MIN: Final = 0.05

@@ -46,6 +46,7 @@ __all__ = [
     "activities_payload",
     "albums_from",
     "photos_from",
+    "photos_listed",
     "race_payload",
     "race_result_from",
     "structure",
@@ -317,6 +318,11 @@ def photos_from(document: Any, *, race_id: int | None = None) -> list[Photo]:
                 item["race_id"] = race_id
     photos: list[Photo] = _structure_as(items, list[Photo], _PHOTOS_HOOK, "photos")
     return photos
+
+
+def photos_listed(document: Any) -> bool:
+    """Whether a get-race-photos answer lists any photo, judged without structuring it."""
+    return isinstance(document, Mapping) and bool(document.get("photos"))
 
 
 def albums_from(document: Any) -> list[Album]:

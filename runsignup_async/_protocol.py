@@ -249,12 +249,9 @@ def decipher(
     ``url`` is redacted here; pass the real one. ``secrets`` are scrubbed from any snippet
     of the body quoted in an exception.
     """
-    safe_url = redact_url(url)
-    content_type = _header(headers, "content-type")
-    secrets = tuple(secrets)
-    stripped = body.strip()
     document: Any = None
     decoded = False
+    stripped = body.strip()
     if stripped[:1] in (b"{", b"["):
         try:
             document = json.loads(stripped)
@@ -264,12 +261,17 @@ def decipher(
                 raise errors.ResponseDecodeError(
                     "truncated or malformed JSON",
                     status=status,
-                    content_type=content_type,
-                    snippet=_snippet(body, secrets),
+                    content_type=_header(headers, "content-type"),
+                    snippet=_snippet(body, tuple(secrets)),
                     method=method,
-                    url=safe_url,
+                    url=redact_url(url),
                 ) from None
+    if decoded and status < 400 and (type(document) is not dict or "error" not in document):
+        return document  # the fast path of every successful call: nothing to redact
 
+    safe_url = redact_url(url)
+    content_type = _header(headers, "content-type")
+    secrets = tuple(secrets)
     retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
     if decoded and isinstance(document, Mapping) and document.get("error") is not None:
         code, message, details = _unpack_envelope(document["error"], document)

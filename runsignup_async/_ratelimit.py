@@ -7,9 +7,11 @@ One ``RateLimiter`` per client, shared by every request it sends:
 - a semaphore caps the attempts in flight (``max_concurrency``); it is held for the
   attempt only, never across a retry's backoff, so a sleeping retry blocks nobody;
 - adaptive mode (AIMD): a throttle answer (error 14, HTTP 429) cuts the rate to a fraction
-  of the rate actually achieved, once per round of requests sent at the old rate; the rate
-  then climbs back linearly, never above the configured ceiling. A ``Retry-After`` pauses
-  every request of the client, not just the one that was throttled.
+  of the rate actually achieved (measured over the last ``RATE_WINDOW`` seconds, or over
+  the time the client has been sending if that is shorter), once per round of requests
+  sent at the old rate; the rate then climbs back linearly, never above the configured
+  ceiling. A ``Retry-After`` pauses every request of the client, not just the one that
+  was throttled.
 """
 
 from __future__ import annotations
@@ -112,9 +114,19 @@ class RateLimiter:
             self._sent.popleft()
 
     def achieved_rate(self) -> float:
-        """Requests started in the last ``RATE_WINDOW`` seconds, per second."""
-        horizon = self._clock() - C.RATE_WINDOW
-        return sum(1 for t in self._sent if t >= horizon) / C.RATE_WINDOW
+        """Requests started in the last ``RATE_WINDOW`` seconds, per second of sending.
+
+        The count is divided by the time since the oldest of those sends (at least
+        ``RATE_WINDOW_MIN``), not by the whole window: a client that began sending 50 ms
+        ago has sent for 50 ms. Dividing by the window would understate its rate twenty
+        times over, and a cut from that figure would leave it crawling for minutes.
+        """
+        now = self._clock()
+        horizon = now - C.RATE_WINDOW
+        sent = [t for t in self._sent if t >= horizon]
+        if not sent:
+            return 0.0
+        return len(sent) / max(C.RATE_WINDOW_MIN, now - sent[0])
 
     def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
         """A request sent at ``sent_at`` was throttled."""

@@ -36,6 +36,7 @@ from collections.abc import (
 )
 from contextlib import aclosing
 from datetime import datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -49,6 +50,7 @@ __all__ = [
     "ManyReport",
     "PagePosition",
     "PhotoIterator",
+    "PhotoSource",
     "RaceDay",
     "RaceDayIterator",
 ]
@@ -94,35 +96,50 @@ class PagePosition:
     max_uploaded_ts: datetime | None = None
 
 
-FetchPage = Callable[[int], Awaitable[list[Photo]]]
+@attrs.frozen
+class PhotoSource:
+    """How a walk gets one page: the request (I/O) and the parse (CPU), kept apart so the
+    next request can be on the wire while a page is parsed."""
+
+    request: Callable[[int], Awaitable[Any]]
+    parse: Callable[[Any], list[Photo]]
+    listed: Callable[[Any], bool]  # does an answer hold any photo (without parsing it)
+
+    async def fetch(self, page: int) -> list[Photo]:
+        return self.parse(await self.request(page))
 
 
 class _Walk:
     """One walk over one photo listing: the pages, the dedupe set and the position."""
 
-    def __init__(self, fetch: FetchPage, start: PagePosition, prefetch: int) -> None:
-        self._fetch = fetch
+    def __init__(self, source: PhotoSource, start: PagePosition, prefetch: int) -> None:
+        self._source = source
         self._prefetch = prefetch
         self._seen: set[int] = set()
         self.position = start
 
     async def pages(self) -> AsyncGenerator[list[Photo], None]:
+        source = self._source
         page = self.position.next_page
-        ahead: deque[asyncio.Future[list[Photo]]] = deque()
+        ahead: deque[asyncio.Future[Any]] = deque()
         try:
+            answer = None if self._prefetch else await source.request(page)
             while True:
                 if self._prefetch:
                     while len(ahead) <= self._prefetch:
-                        ahead.append(asyncio.ensure_future(self._fetch(page + len(ahead))))
+                        ahead.append(asyncio.ensure_future(source.fetch(page + len(ahead))))
                     batch = await ahead.popleft()
                 else:
-                    batch = await self._fetch(page)
+                    # Still one page after another, and only once this one is known to
+                    # hold photos (the same requests as a plain walk), but the next is on
+                    # the wire while this one is parsed and consumed.
+                    if source.listed(answer):
+                        ahead.append(asyncio.ensure_future(source.request(page + 1)))
+                    batch = source.parse(answer)
                 if not batch:
                     return
-                seen = self._seen
-                fresh = [photo for photo in batch if photo.photo_id not in seen]
-                seen.update(photo.photo_id for photo in fresh)
-                newest = max(photo.uploaded_ts for photo in batch)
+                fresh = self._fresh(batch)
+                newest = max(map(_UPLOADED_TS, batch))
                 if fresh:
                     yield fresh
                 page += 1
@@ -131,8 +148,31 @@ class _Walk:
                     next_page=page,
                     max_uploaded_ts=newest if known is None or newest > known else known,
                 )
+                if not self._prefetch:
+                    answer = await (ahead.popleft() if ahead else source.request(page))
         finally:
             await _cancel_all(ahead)
+
+    def _fresh(self, batch: list[Photo]) -> list[Photo]:
+        """The photos of ``batch`` not seen before in this walk (usually all of them)."""
+        seen = self._seen
+        ids = list(map(_PHOTO_ID, batch))
+        if seen.isdisjoint(ids):
+            size = len(seen)
+            seen.update(ids)
+            if len(seen) == size + len(ids):  # all new and distinct: the page as it is
+                return batch
+            seen.difference_update(ids)  # a photo twice in one page: undo, go one by one
+        fresh = []
+        for photo, photo_id in zip(batch, ids, strict=True):
+            if photo_id not in seen:
+                seen.add(photo_id)
+                fresh.append(photo)
+        return fresh
+
+
+_PHOTO_ID = attrgetter("photo_id")
+_UPLOADED_TS = attrgetter("uploaded_ts")
 
 
 async def _cancel_all(futures: Iterable[asyncio.Future[Any]]) -> None:
@@ -150,16 +190,16 @@ class PhotoIterator:
     (``iter_photos(..., start=position)``).
     """
 
-    def __init__(self, fetch: FetchPage, *, start: PagePosition, prefetch: int) -> None:
-        self._fetch = fetch
-        self._walk = _Walk(fetch, start, prefetch)
+    def __init__(self, source: PhotoSource, *, start: PagePosition, prefetch: int) -> None:
+        self._source = source
+        self._walk = _Walk(source, start, prefetch)
 
     @property
     def position(self) -> PagePosition:
         return self._walk.position
 
     def __await__(self) -> Generator[Any, None, list[Photo]]:
-        return self._fetch(self.position.next_page).__await__()
+        return self._source.fetch(self.position.next_page).__await__()
 
     def pages(self) -> AsyncGenerator[list[Photo], None]:
         return self._walk.pages()
@@ -228,15 +268,20 @@ class RaceDayIterator(Generic[T]):
         self._concurrency = concurrency
         self._on_error = on_error
         self._active: weakref.ref[AsyncGenerator[T, None]] | None = None
+        self._held: list[AsyncGenerator[T, None]] | None = None
         self.report = ManyReport()
 
     def __aiter__(self) -> AsyncIterator[T]:
         run = self._run()
-        # Weak, so that a loop left by `break` lets the walk be finalised (and cleaned up).
+        if self._held is not None:
+            # Inside `async with`: held until __aexit__ closes it, right there.
+            self._held.append(run)
+        # Otherwise weak, so that a loop left by `break` lets the walk be finalised.
         self._active = weakref.ref(run)
         return run
 
     async def __aenter__(self) -> RaceDayIterator[T]:
+        self._held = []
         return self
 
     async def __aexit__(
@@ -249,9 +294,10 @@ class RaceDayIterator(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop the walk now: cancel every worker and request in flight."""
+        held, self._held = self._held or [], None
         run = self._active() if self._active is not None else None
-        if run is not None:
-            await run.aclose()
+        for walk in {*held, *([run] if run is not None else [])}:
+            await walk.aclose()
 
     async def _run(self) -> AsyncGenerator[T, None]:
         # Two pages per worker keeps every worker busy while bounding memory.
@@ -279,8 +325,11 @@ class RaceDayIterator(Generic[T]):
             while (day := await source.next()) is not None:
                 listing = self._listing(day)
                 try:
-                    async for page in listing.pages():
-                        await queue.put(page)
+                    # Closed here, not by the garbage collector: a cancelled worker must
+                    # not leave its walk's request in flight behind it.
+                    async with aclosing(listing.pages()) as pages:
+                        async for page in pages:
+                            await queue.put(page)
                 except RunSignupError as exc:
                     self.report.positions[day] = listing.position
                     if self._on_error == "raise":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from .. import _convert
 from ..errors import ValidationError
@@ -14,6 +15,7 @@ from ..pagination import (
     OnError,
     PagePosition,
     PhotoIterator,
+    PhotoSource,
     RaceDay,
     RaceDayIterator,
     _Walk,
@@ -78,8 +80,8 @@ class Photos(Namespace):
         params = self._photo_params(
             race_id, race_event_days_id, num, uploaded_since, include_participant_uploads, album_id
         )
-        params["page"] = check_range("page", page, 1, 1_000_000)
-        return await self._page(race_id, params, page)
+        check_range("page", page, 1, 1_000_000)
+        return await self._source(race_id, params).fetch(page)
 
     def iter_photos(
         self,
@@ -102,7 +104,7 @@ class Photos(Namespace):
         )
         check_range("prefetch", prefetch, 0, 16)
         return PhotoIterator(
-            partial(self._page, race_id, params), start=start or PagePosition(), prefetch=prefetch
+            self._source(race_id, params), start=start or PagePosition(), prefetch=prefetch
         )
 
     def iter_many(
@@ -135,8 +137,8 @@ class Photos(Namespace):
                 include_participant_uploads,
                 None,
             )
-            fetch = partial(self._page, day.race_id, params)
-            return _Walk(fetch, starts.get(day, PagePosition()), prefetch=0)
+            source = self._source(day.race_id, params)
+            return _Walk(source, starts.get(day, PagePosition()), prefetch=0)
 
         return RaceDayIterator(races, listing, concurrency=concurrency, on_error=on_error)
 
@@ -177,15 +179,20 @@ class Photos(Namespace):
             "generic_photo_album_id": _album_filter(album_id),
         }
 
-    async def _page(
-        self, race_id: int, params: dict[str, int | bool | None], page: int
-    ) -> list[Photo]:
-        document = await self._client._request(
-            "GET", PHOTOS_PATH, params={**params, "page": page}, auth=self._auth("get-race-photos")
-        )
-        return decode(
-            document,
-            partial(_convert.photos_from, race_id=race_id),
-            method="GET",
-            path=PHOTOS_PATH,
-        )
+    def _source(self, race_id: int, params: dict[str, int | bool | None]) -> PhotoSource:
+        auth = self._auth("get-race-photos")
+
+        async def request(page: int) -> Any:
+            return await self._client._request(
+                "GET", PHOTOS_PATH, params={**params, "page": page}, auth=auth
+            )
+
+        def parse(document: Any) -> list[Photo]:
+            return decode(
+                document,
+                partial(_convert.photos_from, race_id=race_id),
+                method="GET",
+                path=PHOTOS_PATH,
+            )
+
+        return PhotoSource(request=request, parse=parse, listed=_convert.photos_listed)

@@ -62,16 +62,44 @@ async def test_caps_attempts_in_flight() -> None:
 def test_throttle_cuts_to_a_fraction_of_the_achieved_rate_and_recovers_linearly() -> None:
     clock = FakeClock()
     limiter = RateLimiter(RateLimit(per_second=100, burst=10), 10, clock=clock)
-    for _ in range(50):  # 50 sends within the last second
+    began = clock.now
+    clock.now -= 10.0
+    limiter._record_send(clock.now)  # long before the window: not counted
+    for n in range(50):  # 50 sends, the oldest 0.98 s ago: 50 / 0.98 per second
+        clock.now = began - 0.98 + n * 0.02
         limiter._record_send(clock.now)
+    clock.now = began
+    assert limiter.achieved_rate() == pytest.approx(50 / 0.98)
     assert limiter.rate == 100
     limiter.on_throttle(sent_at=clock.now)
-    cut = 50 * C.DECREASE_FACTOR
+    cut = 50 / 0.98 * C.DECREASE_FACTOR
     assert limiter.rate == pytest.approx(cut)
     clock.now += 1.0
     assert limiter.rate == pytest.approx(cut + cut * C.INCREASE_FRACTION)
     clock.now += 1000
     assert limiter.rate == 100  # never above the ceiling
+
+
+def test_a_client_that_just_began_is_measured_over_the_time_it_has_been_sending() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=1000, burst=10), 10, clock=clock)
+    for _ in range(20):  # 20 sends over the last 0.1 s: 200/s, not 20/s
+        limiter._record_send(clock.now)
+        clock.now += 0.005
+    assert limiter.achieved_rate() == pytest.approx(20 / 0.1)
+    limiter.on_throttle(sent_at=clock.now)
+    assert limiter.rate == pytest.approx(200 * C.DECREASE_FACTOR)
+
+
+def test_sends_an_instant_apart_are_measured_over_the_minimum_span() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(per_second=1000, burst=10), 10, clock=clock)
+    assert limiter.achieved_rate() == 0
+    for _ in range(5):
+        limiter._record_send(clock.now)
+    assert limiter.achieved_rate() == pytest.approx(5 / C.RATE_WINDOW_MIN)
+    limiter.on_throttle(sent_at=clock.now)
+    assert limiter.rate == pytest.approx(5 / C.RATE_WINDOW_MIN * C.DECREASE_FACTOR)
 
 
 def test_one_cut_per_round_of_requests_sent_at_the_old_rate() -> None:

@@ -1,0 +1,253 @@
+"""What the benchmarks share: the fake server in its own process, clients, verdicts.
+
+The fake runs in a child process pinned to the first CPU (where the OS allows) and the
+benchmark process is kept off that CPU, so the server's work is never counted as the
+client's (``time.process_time()`` in the benchmark process measures the client alone).
+The parent talks to the child over a pipe: ask for its counters, change its latency,
+reset its counters, stop it. Only the child imports the fake (``runsignup_async.testing``
+and aiohttp's server): the client process holds the client alone, so its garbage
+collector walks the heap a client application would have, not a server's as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+import attrs
+
+from runsignup_async import Client, RateLimit, V2KeyAuth
+
+PHOTOS_PATH = "/v2/photos/get-race-photos.json"
+STARTUP_SECONDS = 60.0
+
+
+@attrs.frozen
+class Credentials:
+    """The fake's keys (a plain copy: the client process does not import the fake)."""
+
+    rsu_api_key: str
+    rsu_api_secret: str
+    api_key: str
+    api_secret: str
+
+
+@attrs.frozen
+class ServerInfo:
+    base_url: str
+    race_days: list[tuple[int, int]]
+    credentials: Credentials
+    cpu: int | None
+
+
+@attrs.frozen
+class ServerStats:
+    requests: int  # every API request received, throttled ones included
+    throttled: int
+
+
+def _serve(
+    conn: Connection, cpu: int | None, throttle: tuple[float, int] | None, options: dict[str, Any]
+) -> None:
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    from runsignup_async.testing import FakeRunSignup, Throttle
+
+    if throttle is not None:
+        options["throttle"] = Throttle(per_second=throttle[0], burst=throttle[1])
+
+    async def main() -> None:
+        async with FakeRunSignup(**options) as fake:
+            creds = fake.credentials
+            key = Credentials(
+                creds.rsu_api_key, creds.rsu_api_secret, creds.api_key, creds.api_secret
+            )
+            conn.send((fake.base_url, fake.race_days(), key))
+            loop = asyncio.get_running_loop()
+            while True:
+                # Wait for the parent's word without blocking the server's loop.
+                command, argument = await loop.run_in_executor(None, conn.recv)
+                if command == "stop":
+                    return
+                if command == "latency":
+                    fake.latency = argument
+                elif command == "reset":
+                    fake.reset_stats()
+                conn.send(ServerStats(sum(fake.request_counts.values()), fake.throttled_count))
+
+    asyncio.run(main())
+
+
+class FakeServer:
+    """Talks to the fake in its process; every call answers the server's counters."""
+
+    def __init__(self, conn: Connection, info: ServerInfo) -> None:
+        self._conn = conn
+        self.info = info
+
+    def _ask(self, command: str, argument: Any = None) -> ServerStats:
+        self._conn.send((command, argument))
+        stats: ServerStats = self._conn.recv()
+        return stats
+
+    def stats(self) -> ServerStats:
+        return self._ask("stats")
+
+    def reset(self) -> ServerStats:
+        return self._ask("reset")
+
+    def set_latency(self, seconds: float) -> ServerStats:
+        return self._ask("latency", seconds)
+
+
+@contextmanager
+def fake_server(
+    *, throttle: tuple[float, int] | None = None, **options: Any
+) -> Iterator[FakeServer]:
+    """A ``FakeRunSignup(**options)`` serving from a child process on its own CPU.
+
+    ``throttle``: (per_second, burst) of the fake's per-key rate limit (error 14).
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    server_cpu = cpus[0] if cpus else None
+    if len(cpus) > 1 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cpus[1:]))  # keep the client off the server's CPU
+    parent, child = mp.Pipe()
+    proc = mp.get_context("spawn").Process(
+        target=_serve, args=(child, server_cpu, throttle, options), daemon=True
+    )
+    proc.start()
+    try:
+        if not parent.poll(STARTUP_SECONDS):
+            raise SystemExit(f"fake server did not start within {STARTUP_SECONDS:g} s")
+        base_url, race_days, credentials = parent.recv()
+        yield FakeServer(parent, ServerInfo(base_url, race_days, credentials, server_cpu))
+    finally:
+        parent.send(("stop", None))
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+
+
+def where(info: ServerInfo) -> str:
+    pinned = f"pinned to CPU {info.cpu}" if info.cpu is not None else "not pinned"
+    return f"fake server in its own process ({pinned}), client on the other CPU(s)"
+
+
+def client(info: ServerInfo, *, rate_limit: RateLimit, max_concurrency: int) -> Client:
+    """An SDK client of the fake with V2 key credentials (those the photo listing needs)."""
+    return Client(
+        V2KeyAuth(info.credentials.rsu_api_key, info.credentials.rsu_api_secret),
+        base_url=info.base_url,
+        rate_limit=rate_limit,
+        max_concurrency=max_concurrency,
+    )
+
+
+def unlimited(concurrency: int) -> RateLimit:
+    """A client rate limit far above anything the fake can serve: never the bottleneck."""
+    return RateLimit(per_second=1e6, burst=max(1000, concurrency), adaptive=False)
+
+
+async def count_photos(
+    info: ServerInfo, races: list[tuple[int, int]], concurrency: int, num: int
+) -> int:
+    """Walk ``races`` through ``client.photos.iter_many``; the number of photos listed."""
+    async with client(info, rate_limit=unlimited(concurrency), max_concurrency=concurrency) as sdk:
+        count = 0
+        async for _ in sdk.photos.iter_many(races, concurrency=concurrency, num=num):
+            count += 1
+        return count
+
+
+def timed(run: Callable[[], Awaitable[Any]]) -> tuple[Any, float, float]:
+    """Run a coroutine in a fresh event loop: its result, wall seconds, process CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = asyncio.run(run())  # type: ignore[arg-type]
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def verdict(checks: list[tuple[str, bool]]) -> int:
+    """Print PASS/FAIL per check and overall; the exit status (0 when all pass)."""
+    for name, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}: {name}")
+    passed = all(ok for _, ok in checks)
+    print("PASS" if passed else "FAIL")
+    sys.stdout.flush()
+    return 0 if passed else 1
+
+
+async def photo_urls(
+    info: ServerInfo, races: list[tuple[int, int]], size: str, concurrency: int
+) -> list[str]:
+    """The image URLs of one ``size`` of every photo of ``races``, listed through the SDK."""
+    sdk = client(info, rate_limit=unlimited(concurrency), max_concurrency=concurrency)
+    async with sdk:
+        urls = []
+        async for photo in sdk.photos.iter_many(races, concurrency=concurrency):
+            image = getattr(photo, size)
+            if image is not None:
+                urls.append(image.image_url)
+        return urls
+
+
+@attrs.frozen
+class RateRun:
+    """What a rate-limited walk did, as the server counted it."""
+
+    seconds: float
+    requests: int  # answers the server gave, throttled ones included
+    throttled: int
+    failed_race_days: int
+
+    @property
+    def served(self) -> int:
+        return self.requests - self.throttled
+
+    @property
+    def served_per_second(self) -> float:
+        return self.served / self.seconds
+
+    @property
+    def throttled_share(self) -> float:
+        return self.throttled / self.requests if self.requests else 0.0
+
+
+def rate_run(
+    server: FakeServer,
+    *,
+    rate_limit: RateLimit,
+    concurrency: int,
+    num: int,
+    seconds: float | None = None,
+) -> RateRun:
+    """Walk every race day of the fake through ``iter_many`` with ``rate_limit``.
+
+    Stops after ``seconds`` when given (the walk is cut short; requests in flight are
+    cancelled and not counted as served). Race days that fail are skipped and counted.
+    """
+    info = server.info
+
+    async def walk() -> int:
+        async with client(info, rate_limit=rate_limit, max_concurrency=concurrency) as sdk:
+            deadline = None if seconds is None else time.monotonic() + seconds
+            async with sdk.photos.iter_many(
+                info.race_days, concurrency=concurrency, num=num, on_error="skip"
+            ) as photos:
+                async for _ in photos:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+            return len(photos.report.failures)
+
+    server.reset()
+    failed, wall, _ = timed(walk)
+    stats = server.stats()
+    return RateRun(wall, stats.requests, stats.throttled, failed)
