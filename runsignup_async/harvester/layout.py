@@ -24,6 +24,7 @@ __all__ = [
     "is_temp_name",
     "photo_path",
     "temp_path",
+    "temp_sibling",
 ]
 
 SIZES: Final = ("original", "large", "thumbnail")
@@ -95,7 +96,13 @@ def photo_path(
 
 def temp_path(final: Path, token: str) -> Path:
     """The hidden temporary sibling a download is written to before its rename."""
-    return final.with_name(f".{final.name}.{token}.part")
+    return Path(temp_sibling(str(final), token))
+
+
+def temp_sibling(final: str, token: str) -> str:
+    """``temp_path`` of a path given as a string (no Path objects on the hot path)."""
+    head, name = os.path.split(final)
+    return os.path.join(head, f".{name}.{token}.part")
 
 
 def is_temp_name(name: str) -> bool:

@@ -5,10 +5,11 @@ Tables: ``photos`` (metadata per photo, keyed by race, race day and photo id), `
 ``dest``, byte count, sha256, last error), ``bibs`` (the bib index), ``race_days``
 (per race day high-water mark of ``uploaded_ts`` for ``--since-last``) and ``runs``.
 
-WAL mode with ``synchronous=NORMAL``: each write is its own tiny transaction that costs
-no fsync, so the event loop is never held for long; a crash may lose the last few
-commits, which only means re-checking or re-downloading those files. Only the harvest's
-event loop thread writes, so no lock is needed.
+WAL mode with ``synchronous=NORMAL``: a commit costs no fsync, so the event loop is never
+held for long; a crash may lose the last few commits, which only means re-checking or
+re-downloading those files. The harvest queues rows (``queue_photo``, ``queue_file``) and
+writes them in one transaction per batch (``flush``); ``record_photo`` and ``set_file``
+write at once. Only the harvest's event loop thread writes, so no lock is needed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ CREATE TABLE IF NOT EXISTS bibs (
     photo_id INTEGER NOT NULL,
     PRIMARY KEY (bib, race_id, race_event_days_id, photo_id)
 );
+-- Each flush replaces a photo's bibs by (race, day, photo): without this index every
+-- such delete scanned the whole table, making a harvest quadratic in its photo count.
+CREATE INDEX IF NOT EXISTS bibs_by_photo ON bibs (race_id, race_event_days_id, photo_id);
 CREATE TABLE IF NOT EXISTS race_days (
     race_id INTEGER NOT NULL,
     race_event_days_id INTEGER NOT NULL,
@@ -76,6 +80,20 @@ CREATE TABLE IF NOT EXISTS runs (
     outcome TEXT
 );
 """
+
+
+_UPSERT_PHOTO: Final = (
+    "INSERT INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO UPDATE SET album_id=excluded.album_id, bibs=excluded.bibs,"
+    " uploaded_ts=excluded.uploaded_ts, uploaded_filename=excluded.uploaded_filename,"
+    " sizes=excluded.sizes, seen_at=excluded.seen_at"
+)
+_UPSERT_FILE: Final = (
+    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
+    " ON CONFLICT DO UPDATE SET status=excluded.status, path=excluded.path,"
+    " bytes=excluded.bytes, sha256=excluded.sha256, error=excluded.error,"
+    " attempts=files.attempts + 1, updated_at=excluded.updated_at"
+)
 
 
 @attrs.frozen
@@ -109,6 +127,9 @@ class Manifest:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._photos: list[tuple[Any, ...]] = []
+        self._bibs: list[tuple[int, int, int, int]] = []
+        self._files: list[tuple[Any, ...]] = []
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Manifest:
@@ -127,7 +148,11 @@ class Manifest:
         return cls(conn, path)
 
     def close(self) -> None:
-        self._conn.close()
+        """Write what is queued, then close."""
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
 
     def __enter__(self) -> Manifest:
         return self
@@ -138,47 +163,43 @@ class Manifest:
     # --- photos and files --------------------------------------------------------------
 
     def record_photo(self, race_id: int, photo: Photo) -> None:
-        """Store (or refresh) a photo's metadata and its bib index entries."""
-        key = (race_id, photo.race_event_days_id, photo.photo_id)
+        """Store (or refresh) a photo's metadata and its bib index entries, now."""
+        self.queue_photo(race_id, photo)
+        self.flush()
+
+    def queue_photo(self, race_id: int, photo: Photo) -> None:
+        """Like ``record_photo``, written at the next ``flush()`` (one transaction for many)."""
         sizes = {
             name: {"image_url": image.image_url, "width": image.width, "height": image.height}
             for name in ("original", "large", "thumbnail")
             if (image := getattr(photo, name)) is not None
         }
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
-            conn.execute(
-                "INSERT INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET album_id=excluded.album_id, bibs=excluded.bibs,"
-                " uploaded_ts=excluded.uploaded_ts, uploaded_filename=excluded.uploaded_filename,"
-                " sizes=excluded.sizes, seen_at=excluded.seen_at",
-                (
-                    *key,
-                    str(photo.album_id),
-                    json.dumps(list(photo.bibs)),
-                    int(photo.uploaded_ts.timestamp()),
-                    photo.uploaded_filename,
-                    json.dumps(sizes, separators=(",", ":")),
-                    time.time(),
-                ),
+        key = (race_id, photo.race_event_days_id, photo.photo_id)
+        self._photos.append(
+            (
+                *key,
+                str(photo.album_id),
+                json.dumps(list(photo.bibs)),
+                int(photo.uploaded_ts.timestamp()),
+                photo.uploaded_filename,
+                json.dumps(sizes, separators=(",", ":")),
+                time.time(),
             )
-            # Bibs get tagged after upload, so the index follows the latest listing.
-            conn.execute(
-                "DELETE FROM bibs WHERE race_id=? AND race_event_days_id=? AND photo_id=?", key
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO bibs VALUES (?, ?, ?, ?)",
-                [(bib, *key) for bib in photo.bibs],
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        )
+        self._bibs.extend((bib, *key) for bib in photo.bibs)
+
+    def has_files(self, race_id: int, race_event_days_id: int) -> bool:
+        """Whether any file of that race day was ever recorded."""
+        row = self._conn.execute(
+            "SELECT 1 FROM files WHERE race_id=? AND race_event_days_id=? LIMIT 1",
+            (race_id, race_event_days_id),
+        ).fetchone()
+        return row is not None
 
     def files_of(
         self, race_id: int, race_event_days_id: int, photo_id: int
     ) -> dict[str, FileRecord]:
+        """What was written of a photo's files (rows still queued are not seen)."""
         rows = self._conn.execute(
             "SELECT size, status, path, bytes, sha256, error FROM files"
             " WHERE race_id=? AND race_event_days_id=? AND photo_id=?",
@@ -199,14 +220,58 @@ class Manifest:
         sha256: str | None = None,
         error: str | None = None,
     ) -> None:
-        self._conn.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
-            " ON CONFLICT DO UPDATE SET status=excluded.status, path=excluded.path,"
-            " bytes=excluded.bytes, sha256=excluded.sha256, error=excluded.error,"
-            " attempts=files.attempts + 1, updated_at=excluded.updated_at",
+        """Record one size of one photo now (see ``queue_file`` to batch)."""
+        self.queue_file(race_id, race_event_days_id, photo_id, size, status=status, path=path,
+                        nbytes=nbytes, sha256=sha256, error=error)  # fmt: skip
+        self.flush()
+
+    def queue_file(
+        self,
+        race_id: int,
+        race_event_days_id: int,
+        photo_id: int,
+        size: str,
+        *,
+        status: str,
+        path: str | None = None,
+        nbytes: int | None = None,
+        sha256: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Like ``set_file``, written at the next ``flush()``. A ``done`` row must only be
+        queued once its file is durable under its final name (fsynced, renamed, directory
+        fsynced): the manifest never claims a file that a crash could take back."""
+        self._files.append(
             (race_id, race_event_days_id, photo_id, size, status, path, nbytes, sha256, error,
-             time.time()),
+             time.time())
         )  # fmt: skip
+
+    @property
+    def queued(self) -> int:
+        """Rows waiting for ``flush()``."""
+        return len(self._photos) + len(self._files)
+
+    def flush(self) -> None:
+        """Write every queued row in one transaction (photos first, then their files)."""
+        if not self._photos and not self._files:
+            return
+        photos, bibs, files = self._photos, self._bibs, self._files
+        self._photos, self._bibs, self._files = [], [], []
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(_UPSERT_PHOTO, photos)
+            # Bibs get tagged after upload, so the index follows the latest listing.
+            conn.executemany(
+                "DELETE FROM bibs WHERE race_id=? AND race_event_days_id=? AND photo_id=?",
+                [row[:3] for row in photos],
+            )
+            conn.executemany("INSERT OR IGNORE INTO bibs VALUES (?, ?, ?, ?)", bibs)
+            conn.executemany(_UPSERT_FILE, files)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     # --- race days and runs ------------------------------------------------------------
 

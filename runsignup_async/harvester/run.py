@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ..errors import RateLimitError, RunSignupError, ServerError, TransportError, ValidationError
 from ..pagination import ManyReport, RaceDay
 from . import _settings as S
+from ._commit import Committer
 from ._lock import DestinationLock
+from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from .download import Downloaded, DownloadError, remove_stale_temps, save_atomically
 from .layout import MANIFEST_NAME, SIZES, photo_path
 from .manifest import Manifest
@@ -32,102 +33,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest"]
 
-Key = tuple[int, int]
-EventKind = Literal[
-    "race_day_listed", "race_day_failed", "photo_skipped", "photo_downloaded", "photo_failed"
-]
 Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
-
-
-@attrs.frozen
-class Failure:
-    """What failed: a race day's listing (``photo_id`` None) or one size of one photo."""
-
-    race_id: int
-    race_event_days_id: int
-    photo_id: int | None
-    size: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"race {self.race_id} day {self.race_event_days_id}"
-        if self.photo_id is None:
-            return f"{where}: listing failed: {self.reason}"
-        return f"{where} photo {self.photo_id} ({self.size}): {self.reason}"
-
-
-@attrs.define
-class HarvestStats:
-    """Live counters, updated as the harvest goes; progress displays read them."""
-
-    race_days: int = 0
-    race_days_listed: int = 0
-    race_days_failed: int = 0
-    photos_found: int = 0
-    photos_skipped: int = 0
-    photos_downloaded: int = 0
-    photos_failed: int = 0
-    images_missing: int = 0
-    files_downloaded: int = 0
-    bytes_downloaded: int = 0
-    failures_total: int = 0
-    failures: list[Failure] = attrs.Factory(list)
-    started: float = attrs.Factory(time.monotonic)
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def fail(self, failure: Failure) -> None:
-        self.failures_total += 1
-        if len(self.failures) < S.FAILURES_KEPT:
-            self.failures.append(failure)
-
-
-@attrs.frozen
-class HarvestEvent:
-    """Passed to ``progress`` on each step; ``stats`` is the live counter object."""
-
-    kind: EventKind
-    stats: HarvestStats
-    race_id: int
-    race_event_days_id: int
-    photo_id: int | None = None
-    detail: str | None = None
-
-
-@attrs.frozen
-class HarvestSummary:
-    """What a harvest did. ``ok`` is False when anything failed (see ``failures``)."""
-
-    race_days: int
-    race_days_listed: int
-    race_days_failed: int
-    photos_found: int
-    photos_skipped: int
-    photos_downloaded: int
-    photos_failed: int
-    images_missing: int
-    files_downloaded: int
-    bytes_downloaded: int
-    elapsed: float
-    failures: tuple[Failure, ...]
-    failures_total: int
-
-    @property
-    def ok(self) -> bool:
-        return self.failures_total == 0
-
-    @property
-    def bytes_per_second(self) -> float:
-        return self.bytes_downloaded / self.elapsed if self.elapsed > 0 else 0.0
 
 
 @attrs.frozen
 class _Job:
     race_id: int
     photo: Photo
-    files: tuple[tuple[str, str, Path], ...]  # (size, url, final path)
+    files: tuple[tuple[str, str, str], ...]  # (size, url, final path)
 
 
 def _check_sizes(sizes: Sequence[str]) -> tuple[str, ...]:
@@ -162,14 +75,18 @@ class _Harvest:
     ) -> None:
         self.client = client
         self.dest = dest
+        self.root = str(dest)  # absolute: harvest() resolves it
         self.manifest = manifest
+        self.committer = Committer(manifest)
         self.sizes = sizes
         self.progress = progress
         self.stats = HarvestStats()
         self.report = ManyReport()
         self.failed_days: set[Key] = set()
-        self.prepared: set[Path] = set()
+        self.prepared: set[str] = set()
+        self.parents: set[str] = set()
         self.noted = (0, 0)  # race days already reported listed, failed
+        self.days_with_rows: dict[Key, bool] = {}
 
     def emit(
         self, kind: EventKind, key: Key, photo_id: int | None = None, detail: str = ""
@@ -219,8 +136,11 @@ class _Harvest:
         assert race_id is not None  # iter_many tags every photo with its race
         key = (race_id, photo.race_event_days_id)
         manifest = self.manifest
-        manifest.record_photo(race_id, photo)
-        known = manifest.files_of(race_id, photo.race_event_days_id, photo.photo_id)
+        manifest.queue_photo(race_id, photo)
+        if (has_rows := self.days_with_rows.get(key)) is None:
+            # A race day never harvested before has no file rows: skip a query per photo.
+            has_rows = self.days_with_rows[key] = manifest.has_files(*key)
+        known = manifest.files_of(*key, photo.photo_id) if has_rows else {}
         todo = []
         for size in self.sizes:
             image = getattr(photo, size)
@@ -229,7 +149,7 @@ class _Harvest:
                 # Not every photo has every size: recorded, not a failure.
                 if record is None or record.status != "missing":
                     stats.images_missing += 1
-                    manifest.set_file(*key, photo.photo_id, size, status="missing")
+                    manifest.queue_file(*key, photo.photo_id, size, status="missing")
                 continue
             try:
                 path = photo_path(
@@ -246,7 +166,7 @@ class _Harvest:
                 return None
             if record is not None and record.status == "done" and _intact(path, record.bytes):
                 continue  # done and still on disk: no request at all
-            todo.append((size, image.image_url, path))
+            todo.append((size, image.image_url, str(path)))
         if not todo:
             stats.photos_skipped += 1
             self.emit("photo_skipped", key, photo.photo_id)
@@ -259,35 +179,38 @@ class _Harvest:
         while (job := await queue.get()) is not None:
             await self.fetch(job)
 
-    def prepare(self, directory: Path) -> None:
+    def prepare(self, directory: str) -> None:
         # First write into a directory this run: make it, and clear a killed run's temps
         # (the destination lock guarantees no other run is writing there).
         if directory not in self.prepared:
             self.prepared.add(directory)
-            directory.mkdir(parents=True, exist_ok=True)
-            remove_stale_temps(directory)
+            os.makedirs(directory, exist_ok=True)
+            remove_stale_temps(Path(directory))
+            # Its entry (and any parent made with it) is made durable with the next batch.
+            parent = os.path.dirname(directory)
+            while parent.startswith(self.root) and parent not in self.parents:
+                self.parents.add(parent)
+                self.committer.created(parent)
+                parent = os.path.dirname(parent)
 
     async def fetch(self, job: _Job) -> None:
         photo = job.photo
         key = (job.race_id, photo.race_event_days_id)
         errors = []
         for size, url, path in job.files:
+            directory = os.path.dirname(path)
             try:
-                self.prepare(path.parent)
+                self.prepare(directory)
                 got = await self.fetch_file(url, path)
             except (RunSignupError, OSError) as exc:
                 reason = _reason(exc)
-                self.manifest.set_file(*key, photo.photo_id, size, status="failed", error=reason)
+                self.manifest.queue_file(*key, photo.photo_id, size, status="failed", error=reason)
                 errors.append((size, reason))
                 continue
-            self.manifest.set_file(
-                *key,
-                photo.photo_id,
-                size,
-                status="done",
-                path=path.relative_to(self.dest).as_posix(),
-                nbytes=got.nbytes,
-                sha256=got.sha256,
+            # Recorded done only once the committer has made the rename durable.
+            rel = path[len(self.root) + 1 :].replace(os.sep, "/")
+            self.committer.renamed(
+                directory, (*key, photo.photo_id, size, rel, got.nbytes, got.sha256)
             )
             self.stats.files_downloaded += 1
             self.stats.bytes_downloaded += got.nbytes
@@ -297,7 +220,7 @@ class _Harvest:
             self.stats.photos_downloaded += 1
             self.emit("photo_downloaded", key, photo.photo_id)
 
-    async def fetch_file(self, url: str, path: Path) -> Downloaded:
+    async def fetch_file(self, url: str, path: str) -> Downloaded:
         delay = S.BACKOFF_INITIAL
         attempt = 1
         while True:
@@ -345,11 +268,18 @@ class _Harvest:
         )
 
 
-def _intact(path: Path, nbytes: int | None) -> bool:
+def _intact(path: Path | str, nbytes: int | None) -> bool:
     try:
         return nbytes is not None and os.stat(path).st_size == nbytes
     except OSError:
         return False
+
+
+def _make_dest(dest: str | os.PathLike[str]) -> Path:
+    # Absolute, so that every photo path starts with it (see _Harvest.root).
+    root = Path(dest).absolute()
+    os.makedirs(root, exist_ok=True)
+    return root
 
 
 async def _race_days(races: Races) -> list[RaceDay]:
@@ -389,8 +319,7 @@ async def harvest(
     """
     chosen = _check_sizes(sizes)
     days = await _race_days(races)
-    root = Path(dest)
-    os.makedirs(root, exist_ok=True)
+    root = _make_dest(dest)
     with DestinationLock(root), Manifest.open(root / MANIFEST_NAME) as manifest:
         if since_last:
             days = [
@@ -406,10 +335,11 @@ async def harvest(
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
         tasks = [asyncio.ensure_future(job.list_photos(days, concurrency, queue, workers))]
         tasks += [asyncio.ensure_future(job.download_worker(queue)) for _ in range(workers)]
+        committing = asyncio.ensure_future(job.committer.run())
         try:
-            pending = set(tasks)
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            pending = {*tasks, committing}  # the committer only ends by failing
+            while pending - {committing}:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     if (error := task.exception()) is not None:
                         raise error
@@ -421,6 +351,10 @@ async def harvest(
                 task.cancel()
             # Each worker removes its temp file as it unwinds; wait for all of them.
             await asyncio.gather(*tasks, return_exceptions=True)
+            committing.cancel()
+            await asyncio.gather(committing, return_exceptions=True)
+            # What was renamed, even in an interrupted run, is made durable and recorded.
+            job.committer.commit_now()
         job.mark_race_days()
         summary = job.summary()
         manifest.finish_run(run_id, "ok" if summary.ok else "failures")
