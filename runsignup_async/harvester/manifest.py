@@ -8,8 +8,8 @@ Tables: ``photos`` (metadata per photo, keyed by race, race day and photo id), `
 WAL mode with ``synchronous=NORMAL``: a commit costs no fsync, so the event loop is never
 held for long; a crash may lose the last few commits, which only means re-checking or
 re-downloading those files. The harvest queues rows (``queue_photo``, ``queue_file``) and
-writes them in one transaction per batch (``flush``); ``record_photo`` and ``set_file``
-write at once. Only the harvest's event loop thread writes, so no lock is needed.
+writes them in one transaction per batch (``flush``). Only the harvest's event loop
+thread writes, so no lock is needed.
 """
 
 from __future__ import annotations
@@ -162,13 +162,8 @@ class Manifest:
 
     # --- photos and files --------------------------------------------------------------
 
-    def record_photo(self, race_id: int, photo: Photo) -> None:
-        """Store (or refresh) a photo's metadata and its bib index entries, now."""
-        self.queue_photo(race_id, photo)
-        self.flush()
-
     def queue_photo(self, race_id: int, photo: Photo) -> None:
-        """Like ``record_photo``, written at the next ``flush()`` (one transaction for many)."""
+        """Store (or refresh) a photo's metadata and bib index entries at the next ``flush()``."""
         sizes = {
             name: {"image_url": image.image_url, "width": image.width, "height": image.height}
             for name in ("original", "large", "thumbnail")
@@ -207,24 +202,6 @@ class Manifest:
         ).fetchall()
         return {row[0]: FileRecord(*row[1:]) for row in rows}
 
-    def set_file(
-        self,
-        race_id: int,
-        race_event_days_id: int,
-        photo_id: int,
-        size: str,
-        *,
-        status: str,
-        path: str | None = None,
-        nbytes: int | None = None,
-        sha256: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Record one size of one photo now (see ``queue_file`` to batch)."""
-        self.queue_file(race_id, race_event_days_id, photo_id, size, status=status, path=path,
-                        nbytes=nbytes, sha256=sha256, error=error)  # fmt: skip
-        self.flush()
-
     def queue_file(
         self,
         race_id: int,
@@ -238,7 +215,7 @@ class Manifest:
         sha256: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Like ``set_file``, written at the next ``flush()``. A ``done`` row must only be
+        """Record one size of one photo at the next ``flush()``. A ``done`` row must only be
         queued once its file is durable under its final name (fsynced, renamed, directory
         fsynced): the manifest never claims a file that a crash could take back."""
         self._files.append(

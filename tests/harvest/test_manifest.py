@@ -25,11 +25,13 @@ def _photo(photo_id: int, bibs: tuple[int, ...], ts: int = 1_600_000_000) -> Pho
 
 def test_files_and_bibs_round_trip(tmp_path: Path) -> None:
     with Manifest.open(tmp_path / "m.sqlite3") as m:
-        m.record_photo(1, _photo(5, (1179, 42)))
-        m.record_photo(1, _photo(6, (1179,)))
-        m.set_file(1, 9, 5, "original", status="done", path="1/9/reg-9/5-original.jpg",
-                   nbytes=10, sha256="ab")  # fmt: skip
-        m.set_file(1, 9, 6, "original", status="failed", error="boom")
+        m.queue_photo(1, _photo(5, (1179, 42)))
+        m.queue_photo(1, _photo(6, (1179,)))
+        m.queue_file(1, 9, 5, "original", status="done", path="1/9/reg-9/5-original.jpg",
+                     nbytes=10, sha256="ab")  # fmt: skip
+        m.queue_file(1, 9, 6, "original", status="failed", error="boom")
+        assert m.files_of(1, 9, 5) == {}  # queued rows are written by flush()
+        m.flush()
         assert m.files_of(1, 9, 5)["original"].status == "done"
         assert m.files_of(1, 9, 6)["original"].error == "boom"
         hits = m.photos_by_bib(1179)
@@ -38,7 +40,8 @@ def test_files_and_bibs_round_trip(tmp_path: Path) -> None:
         assert hits[0].uploaded_filename == "../../x.jpg"  # metadata only
         assert hits[1].files == {}
         # Bibs follow the latest listing.
-        m.record_photo(1, _photo(5, (7,)))
+        m.queue_photo(1, _photo(5, (7,)))
+        m.flush()
         assert [h.photo_id for h in m.photos_by_bib(1179)] == [6]
         assert [(h.bib, h.photo_id) for h in m.bib_index()] == [(7, 5), (1179, 6)]
         assert m.counts() == {"done": 1, "failed": 1}
