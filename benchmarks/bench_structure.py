@@ -12,7 +12,7 @@ import json
 import sys
 import timeit
 
-from runsignup_async._convert import photos_from
+from runsignup_async._shapes import photos_from
 
 PHOTOS_PER_PAGE = 100
 TARGET_RATIO = 3.0

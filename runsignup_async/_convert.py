@@ -24,7 +24,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import ValidationError
-from .models import NOT_GIVEN, Activity, Address, Album, Event, Photo, Race, RaceResult, TeamType
+from .models import NOT_GIVEN, Activity, Address, Event, Race, TeamType
 from .models._common import (
     API_DATETIME_FORMAT,
     build_all,
@@ -43,16 +43,7 @@ from .models._common import (
 
 __all__ = [
     "ShapeError",
-    "activities_payload",
-    "albums_from",
-    "photos_from",
-    "photos_listed",
-    "race_payload",
-    "race_result_from",
     "structure",
-    "tally_split_nums_from",
-    "team_type_ids_from",
-    "team_types_payload",
     "unstructure",
 ]
 
@@ -285,154 +276,3 @@ def structure(obj: Any, cls: type[T], *, path: str = "") -> T:
 def unstructure(instance: Any) -> Any:
     """The JSON value of a model (or a list of them), in the API's conventions."""
     return _FAST.unstructure(instance)
-
-
-# --- responses -----------------------------------------------------------------------------
-
-
-def _list_under(document: Any, key: str) -> list[Any]:
-    if not isinstance(document, Mapping):
-        raise ShapeError("$", f"expected an object with {key!r}, got {describe(document)}")
-    if key not in document:
-        keys = ", ".join(map(repr, list(document)[:8])) or "none"
-        raise ShapeError(key, f"required field missing (keys: {keys})")
-    items = document[key]
-    if not isinstance(items, list):
-        raise ShapeError(key, f"expected a list, got {describe(items)}")
-    return items
-
-
-_PHOTOS_HOOK: Final = _FAST.get_structure_hook(list[Photo])
-_ALBUMS_HOOK: Final = _FAST.get_structure_hook(list[Album])
-
-
-def photos_from(document: Any, *, race_id: int | None = None) -> list[Photo]:
-    """The photos of a get-race-photos answer ``{"photos": [...]}``.
-
-    ``race_id`` tags every photo with the race it was listed for (the answer omits it).
-    """
-    items = _list_under(document, "photos")
-    if race_id is not None:
-        for item in items:
-            if isinstance(item, dict):  # anything else fails structuring, with its path
-                item["race_id"] = race_id
-    photos: list[Photo] = _structure_as(items, list[Photo], _PHOTOS_HOOK, "photos")
-    return photos
-
-
-def photos_listed(document: Any) -> bool:
-    """Whether a get-race-photos answer lists any photo, judged without structuring it."""
-    return isinstance(document, Mapping) and bool(document.get("photos"))
-
-
-def albums_from(document: Any) -> list[Album]:
-    """The albums of a get-race-photo-albums answer ``{"albums": [...]}``."""
-    albums: list[Album] = _structure_as(
-        _list_under(document, "albums"), list[Album], _ALBUMS_HOOK, "albums"
-    )
-    return albums
-
-
-def tally_split_nums_from(document: Any) -> list[int]:
-    """The numbers of the activities a vr-activities POST added."""
-    items = _list_under(document, "tally_split_nums")
-    return structure(items, list[int], path="tally_split_nums")
-
-
-@attrs.frozen
-class _TeamTypeRef:
-    team_type_id: int
-
-
-def team_type_ids_from(document: Any) -> list[int]:
-    """The team type ids a team-types POST answered, in request order.
-
-    Accepts ``{"team_type_ids": [...]}`` or ``{"race_team_types": [{"team_type_id": ..}]}``.
-    """
-    if isinstance(document, Mapping) and "team_type_ids" in document:
-        return structure(_list_under(document, "team_type_ids"), list[int], path="team_type_ids")
-    if isinstance(document, Mapping) and "race_team_types" in document:
-        refs = structure(
-            _list_under(document, "race_team_types"),
-            list[_TeamTypeRef],
-            path="race_team_types",
-        )
-        return [ref.team_type_id for ref in refs]
-    raise ShapeError("$", f"expected 'team_type_ids' or 'race_team_types', got {_keys(document)}")
-
-
-@attrs.frozen
-class _EventRef:
-    event_id: int
-
-
-@attrs.frozen
-class _RaceWithEvents:
-    race_id: int
-    events: list[_EventRef]
-
-
-def race_result_from(document: Any) -> RaceResult:
-    """The race and event ids a create/edit race POST answered.
-
-    Accepts ``{"race": {"race_id": .., "events": [{"event_id": ..}, ..]}}``, or the same
-    at the top level, or ``{"race_id": .., "event_ids": [..]}``.
-    """
-    path = ""
-    if isinstance(document, Mapping) and "race" in document and "race_id" not in document:
-        document, path = document["race"], "race"
-    if not isinstance(document, Mapping) or "race_id" not in document:
-        raise ShapeError(path or "$", f"expected an object with 'race_id', got {_keys(document)}")
-    if "event_ids" in document:
-        return structure(document, RaceResult, path=path)
-    if "events" in document:
-        race = structure(document, _RaceWithEvents, path=path)
-        return RaceResult(race_id=race.race_id, event_ids=tuple(e.event_id for e in race.events))
-    where = f"{path}.events" if path else "events"
-    raise ShapeError(where, "required field missing (expected 'events' or 'event_ids')")
-
-
-def _keys(document: Any) -> str:
-    if isinstance(document, Mapping):
-        return "keys " + (", ".join(map(repr, list(document)[:8])) or "none")
-    return describe(document)
-
-
-# --- request payloads ----------------------------------------------------------------------
-
-
-def _models(
-    cls: type[T], items: Iterable[T | Mapping[str, Any]], name: str, *, allow_empty: bool = False
-) -> tuple[T, ...]:
-    try:
-        models = build_all(cls, items)
-    except ValidationError as error:
-        raise ValidationError(name + error.field, error.problem) from None
-    except ValueError as problem:  # not a list at all
-        raise ValidationError(name, str(problem)) from None
-    if not models and not allow_empty:
-        raise ValidationError(name, f"give at least one {cls.__name__}")
-    return models
-
-
-def activities_payload(activities: Iterable[Activity | Mapping[str, Any]]) -> dict[str, Any]:
-    """The ``request`` object of POST vr-activities: ``{"activities": [...]}``."""
-    return {"activities": [unstructure(a) for a in _models(Activity, activities, "activities")]}
-
-
-def team_types_payload(
-    team_types: Iterable[TeamType | Mapping[str, Any]], *, allow_delete_all: bool = False
-) -> dict[str, Any]:
-    """The ``request`` object of POST team-types: ``{"race_team_types": [...]}``.
-
-    The API deletes every existing type left out, so an empty list (which would delete
-    them all) is refused unless ``allow_delete_all``.
-    """
-    models = _models(TeamType, team_types, "team_types", allow_empty=allow_delete_all)
-    return {"race_team_types": [unstructure(t) for t in models]}
-
-
-def race_payload(race: Race | Mapping[str, Any]) -> dict[str, Any]:
-    """The ``request`` object of POST /race (create or edit)."""
-    payload: dict[str, Any] = unstructure(_structure_request(race, Race))
-    return payload

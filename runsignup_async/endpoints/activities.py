@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import _convert
+from .. import _shapes
 from ..models import Activity
 from ._base import Namespace, check_id, check_items, check_optional_id, decode
 
@@ -39,7 +39,7 @@ class Activities(Namespace):
             "POST",
             PATH,
             params=params,
-            payload=_convert.activities_payload(activities),
+            payload=_shapes.activities_payload(activities),
             auth=self._auth("vr-activities"),
         )
-        return decode(document, _convert.tally_split_nums_from, method="POST", path=PATH)
+        return decode(document, _shapes.tally_split_nums_from, method="POST", path=PATH)

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from .. import _convert
+from .. import _shapes
 from ..errors import ValidationError
 from ..models import Album, Photo
 from ..pagination import (
@@ -59,7 +59,7 @@ class Photos(Namespace):
         document = await self._client._request(
             "GET", ALBUMS_PATH, params=params, auth=self._auth("get-race-photo-albums")
         )
-        return decode(document, _convert.albums_from, method="GET", path=ALBUMS_PATH)
+        return decode(document, _shapes.albums_from, method="GET", path=ALBUMS_PATH)
 
     async def get_photos(
         self,
@@ -190,9 +190,9 @@ class Photos(Namespace):
         def parse(document: Any) -> list[Photo]:
             return decode(
                 document,
-                partial(_convert.photos_from, race_id=race_id),
+                partial(_shapes.photos_from, race_id=race_id),
                 method="GET",
                 path=PHOTOS_PATH,
             )
 
-        return PhotoSource(request=request, parse=parse, listed=_convert.photos_listed)
+        return PhotoSource(request=request, parse=parse, listed=_shapes.photos_listed)

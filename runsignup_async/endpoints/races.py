@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import _convert
+from .. import _shapes
 from ..auth import ProtectedApiSigner
 from ..errors import ValidationError
 from ..models import NOT_GIVEN, Race, RaceResult
@@ -52,11 +52,11 @@ class Races(Namespace):
             "POST",
             PATH,
             params={"race_id": race_id},
-            payload=_convert.race_payload(race),
+            payload=_shapes.race_payload(race),
             signer=signer,
             auth=self._auth("race", optional=True),
         )
-        return decode(document, _convert.race_result_from, method="POST", path=PATH)
+        return decode(document, _shapes.race_result_from, method="POST", path=PATH)
 
 
 def _check_race(race: object) -> None:

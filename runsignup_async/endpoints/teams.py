@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import _convert
+from .. import _shapes
 from ..errors import ValidationError
 from ..models import TeamType
 from ._base import Namespace, check_id, check_items, decode
@@ -42,7 +42,7 @@ class Teams(Namespace):
             "POST",
             path,
             params=params,
-            payload=_convert.team_types_payload(team_types, allow_delete_all=allow_delete_all),
+            payload=_shapes.team_types_payload(team_types, allow_delete_all=allow_delete_all),
             auth=self._auth("team-types"),
         )
-        return decode(document, _convert.team_type_ids_from, method="POST", path=path)
+        return decode(document, _shapes.team_type_ids_from, method="POST", path=path)

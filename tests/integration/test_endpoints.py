@@ -31,6 +31,7 @@ from runsignup_async import (
     TransportError,
     V2KeyAuth,
     _convert,
+    _shapes,
 )
 from runsignup_async.auth import ENDPOINT_AUTH, Auth, ProtectedApiSigner
 from runsignup_async.models import NOT_GIVEN, Activity, Address, Event, Race, TeamType
@@ -170,7 +171,7 @@ async def test_submit_activities_stores_them(fake, client_for, day) -> None:
     )
     assert by_bib == [1, 2]
     assert len(posts(fake, "vr-activities")) == 3
-    assert fake.processed_posts[0].payload == _convert.activities_payload(ACTIVITIES)
+    assert fake.processed_posts[0].payload == _shapes.activities_payload(ACTIVITIES)
 
 
 async def test_set_team_types_replaces_the_set(fake, client_for, day) -> None:
@@ -212,7 +213,7 @@ async def test_create_race_then_read_it_back(fake, client_for) -> None:
     stored = fake.races[result.race_id]
     assert [e["event_id"] for e in stored["events"]] == list(result.event_ids)
     assert len(result.event_ids) == 2
-    payload = _convert.race_payload(race)
+    payload = _shapes.race_payload(race)
     for key in ("name", "url_string", "draft_race", "address", "timezone"):
         assert stored[key] == payload[key]
     for sent, kept in zip(payload["events"], stored["events"], strict=True):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runsignup_async import _convert
+from runsignup_async import _convert, _shapes
 from runsignup_async.models import Activity, Race, TeamType
 
 PAGES = Path(__file__).resolve().parents[1] / "api_pages"
@@ -43,7 +43,7 @@ def test_the_page_copies_are_identical_to_the_shared_docs() -> None:
 
 def test_albums_response() -> None:
     document = example("get-race-photo-albums.txt", "Use this API to get Race Photo Albums.")
-    albums = _convert.albums_from(document)
+    albums = _shapes.albums_from(document)
     assert [a.album_id for a in albums] == [1, 11, "reg-6827"]
     assert albums[2].last_modified_ts is None
     assert (
@@ -55,7 +55,7 @@ def test_albums_response() -> None:
 
 def test_photos_response() -> None:
     document = example("get-race-photos.txt", "Response Format")
-    photos = _convert.photos_from(document)
+    photos = _shapes.photos_from(document)
     assert [p.photo_id for p in photos] == [1, 41]
     assert photos[1].bibs == (1145, 1308, 1425)
     assert photos[0].uploaded_ts.timestamp() == 1593547220
@@ -68,12 +68,12 @@ def test_activities_request() -> None:
     document = example("post-vr-activities.txt", "An example of the request is below.")
     activities = [_convert.structure(a, Activity) for a in document["activities"]]
     assert activities[1].validated_pace is False
-    assert _convert.activities_payload(activities) == document
+    assert _shapes.activities_payload(activities) == document
 
 
 def test_activities_response() -> None:
     document = example("post-vr-activities.txt", "Response")
-    assert _convert.tally_split_nums_from(document) == [7, 8]
+    assert _shapes.tally_split_nums_from(document) == [7, 8]
 
 
 def test_team_types_request() -> None:
@@ -81,7 +81,7 @@ def test_team_types_request() -> None:
     team_types = [_convert.structure(t, TeamType) for t in document["race_team_types"]]
     assert team_types[0].max_members is None
     assert team_types[0].valid_event_ids == (11428, 11429)
-    assert _convert.team_types_payload(team_types) == document
+    assert _shapes.team_types_payload(team_types) == document
 
 
 @pytest.mark.parametrize("section", ["New Race Examples", "Edit Race Examples"])
@@ -90,6 +90,6 @@ def test_race_requests(section: str) -> None:
     race = _convert.structure(document, Race)
     assert race.partner_id is None
     assert race.events[1].distance == 26.2
-    assert _convert.race_payload(race) == document
+    assert _shapes.race_payload(race) == document
     # 8 stays 8: an int must not turn into 8.0 on the wire.
-    assert '"distance":8,' in json.dumps(_convert.race_payload(race), separators=(",", ":"))
+    assert '"distance":8,' in json.dumps(_shapes.race_payload(race), separators=(",", ":"))

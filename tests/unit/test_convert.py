@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from runsignup_async import _convert
+from runsignup_async import _convert, _shapes
 from runsignup_async._convert import ShapeError
 from runsignup_async.errors import ValidationError
 from runsignup_async.models import (
@@ -57,7 +57,7 @@ def shape_error(call: Any, *args: Any) -> ShapeError:
 
 
 def test_unix_timestamps_are_aware_utc_and_go_back_to_seconds() -> None:
-    (p,) = _convert.photos_from({"photos": [photo()]})
+    (p,) = _shapes.photos_from({"photos": [photo()]})
     assert p.uploaded_ts == datetime(2020, 6, 30, 20, 0, 20, tzinfo=timezone.utc)
     assert _convert.unstructure(p)["uploaded_ts"] == 1593547220
     assert (
@@ -69,7 +69,7 @@ def test_unix_timestamps_are_aware_utc_and_go_back_to_seconds() -> None:
 
 
 def test_album_id_is_int_or_string_and_reg_album_has_no_timestamp() -> None:
-    albums = _convert.albums_from(
+    albums = _shapes.albums_from(
         {
             "albums": [
                 {
@@ -98,7 +98,7 @@ def test_album_id_is_int_or_string_and_reg_album_has_no_timestamp() -> None:
 
 
 def test_optional_response_fields_absent_or_null_are_none_and_omitted() -> None:
-    (p,) = _convert.photos_from(
+    (p,) = _shapes.photos_from(
         {"photos": [photo(original=None, large=..., uploaded_filename=None, bibs=...)]}
     )
     assert (p.original, p.large, p.uploaded_filename, p.bibs) == (None, None, None, ())
@@ -109,14 +109,14 @@ def test_optional_response_fields_absent_or_null_are_none_and_omitted() -> None:
 
 
 def test_unknown_response_fields_are_ignored() -> None:
-    (p,) = _convert.photos_from({"photos": [photo(new_field={"x": 1})]})
+    (p,) = _shapes.photos_from({"photos": [photo(new_field={"x": 1})]})
     assert p.photo_id == 1
     assert _convert.structure({**image(), "dpi": 72}, PhotoImage).width == 20
 
 
 def test_escaped_slashes_are_not_escaped_again() -> None:
     body = json.dumps({"photos": [photo()]}).replace("/", "\\/")
-    (p,) = _convert.photos_from(json.loads(body))
+    (p,) = _shapes.photos_from(json.loads(body))
     assert p.original is not None and p.original.image_url == "https://x.test/1.jpg"
     assert "\\/" not in json.dumps(_convert.unstructure(p))
 
@@ -221,14 +221,14 @@ def test_not_given_is_omitted_and_none_is_sent_as_null() -> None:
     ],
 )
 def test_photos_shape_errors_name_the_field(document: Any, path: str, fragment: str) -> None:
-    error = shape_error(_convert.photos_from, document)
+    error = shape_error(_shapes.photos_from, document)
     assert error.path == path
     assert fragment in error.problem
 
 
 def test_every_problem_is_listed() -> None:
     error = shape_error(
-        _convert.photos_from,
+        _shapes.photos_from,
         {"photos": [photo(photo_id=None), photo(width=1, large=None, thumbnail=5)]},
     )
     assert [p for p, _ in error.problems] == ["photos[0].photo_id", "photos[1].thumbnail"]
@@ -236,26 +236,26 @@ def test_every_problem_is_listed() -> None:
 
 
 def test_albums_shape_errors() -> None:
-    assert _convert.albums_from({"albums": []}) == []
-    error = shape_error(_convert.albums_from, {"albums": [{"album_id": 1}]})
+    assert _shapes.albums_from({"albums": []}) == []
+    error = shape_error(_shapes.albums_from, {"albums": [{"album_id": 1}]})
     assert error.path.startswith("albums[0].")
-    assert shape_error(_convert.albums_from, {"albums": None}).path == "albums"
+    assert shape_error(_shapes.albums_from, {"albums": None}).path == "albums"
 
 
 def test_empty_photo_page_is_an_empty_list() -> None:
-    assert _convert.photos_from({"photos": []}) == []
+    assert _shapes.photos_from({"photos": []}) == []
 
 
 # --- POST answers ----------------------------------------------------------------------------
 
 
 def test_tally_split_nums() -> None:
-    assert _convert.tally_split_nums_from({"tally_split_nums": []}) == []
+    assert _shapes.tally_split_nums_from({"tally_split_nums": []}) == []
     assert (
-        shape_error(_convert.tally_split_nums_from, {"tally_split_nums": [7, "8"]}).path
+        shape_error(_shapes.tally_split_nums_from, {"tally_split_nums": [7, "8"]}).path
         == "tally_split_nums[1]"
     )
-    assert shape_error(_convert.tally_split_nums_from, {}).path == "tally_split_nums"
+    assert shape_error(_shapes.tally_split_nums_from, {}).path == "tally_split_nums"
 
 
 @pytest.mark.parametrize(
@@ -266,7 +266,7 @@ def test_tally_split_nums() -> None:
     ],
 )
 def test_team_type_ids_accepted_shapes(document: Any) -> None:
-    assert _convert.team_type_ids_from(document) == [5, 6]
+    assert _shapes.team_type_ids_from(document) == [5, 6]
 
 
 @pytest.mark.parametrize(
@@ -283,7 +283,7 @@ def test_team_type_ids_accepted_shapes(document: Any) -> None:
     ],
 )
 def test_team_type_ids_rejected_shapes(document: Any, path: str) -> None:
-    assert shape_error(_convert.team_type_ids_from, document).path == path
+    assert shape_error(_shapes.team_type_ids_from, document).path == path
 
 
 @pytest.mark.parametrize(
@@ -295,7 +295,7 @@ def test_team_type_ids_rejected_shapes(document: Any, path: str) -> None:
     ],
 )
 def test_race_result_accepted_shapes(document: Any) -> None:
-    assert _convert.race_result_from(document) == RaceResult(race_id=9, event_ids=(1, 2))
+    assert _shapes.race_result_from(document) == RaceResult(race_id=9, event_ids=(1, 2))
 
 
 @pytest.mark.parametrize(
@@ -316,21 +316,21 @@ def test_race_result_accepted_shapes(document: Any) -> None:
     ],
 )
 def test_race_result_rejected_shapes(document: Any, path: str) -> None:
-    assert shape_error(_convert.race_result_from, document).path == path
+    assert shape_error(_shapes.race_result_from, document).path == path
 
 
 # --- payloads ----------------------------------------------------------------------------------
 
 
 def test_payloads_accept_models_or_mappings_and_name_bad_items() -> None:
-    payload = _convert.activities_payload(
+    payload = _shapes.activities_payload(
         [{"tally_split_date": "2020-07-25", "result_split_tally_value": 1}]
     )
     assert payload == {
         "activities": [{"tally_split_date": "2020-07-25", "result_split_tally_value": 1}]
     }
     with pytest.raises(ValidationError) as caught:
-        _convert.activities_payload(
+        _shapes.activities_payload(
             [
                 Activity(tally_split_date="2020-07-25", result_split_tally_value=1),
                 {"tally_split_date": "x", "result_split_tally_value": 1},
@@ -338,15 +338,15 @@ def test_payloads_accept_models_or_mappings_and_name_bad_items() -> None:
         )
     assert caught.value.field == "activities[1].tally_split_date"
     with pytest.raises(ValidationError) as caught:
-        _convert.activities_payload([])
+        _shapes.activities_payload([])
     assert caught.value.field == "activities"
 
 
 def test_an_empty_team_type_list_is_refused_as_it_would_delete_them_all() -> None:
     with pytest.raises(ValidationError) as caught:
-        _convert.team_types_payload([])
+        _shapes.team_types_payload([])
     assert caught.value.field == "team_types"
-    assert _convert.team_types_payload([TeamType(team_type="A")]) == {
+    assert _shapes.team_types_payload([TeamType(team_type="A")]) == {
         "race_team_types": [{"team_type": "A"}]
     }
 
@@ -364,11 +364,11 @@ def test_race_payload() -> None:
             }
         ],
     }
-    assert _convert.race_payload(race) == race
+    assert _shapes.race_payload(race) == race
     edit = Race(**{**race, "preserve_missing_events": True})
-    assert _convert.race_payload(edit)["preserve_missing_events"] == "T"
+    assert _shapes.race_payload(edit)["preserve_missing_events"] == "T"
     with pytest.raises(ValidationError) as caught:
-        _convert.race_payload({**race, "events": [{**race["events"][0], "event_type": "run"}]})
+        _shapes.race_payload({**race, "events": [{**race["events"][0], "event_type": "run"}]})
     assert caught.value.field == "events[0].event_type"
 
 
