@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from yarl import URL
 
 from . import _constants as C
-from ._protocol import ParamValue, build_request, decipher, error_class
+from ._protocol import ParamValue, build_request, decipher, error_class, shown_url
 from ._ratelimit import RateLimit, RateLimiter
 from ._redact import redact_url
 from ._retry import RetryBudget, RetryPolicy, backoff_delay, is_retryable
@@ -337,7 +337,7 @@ class Client:
         url = self.base_url + path
         shown = ""
         if self._on_request is not None or self._on_response is not None:
-            shown = redact_url(str(URL(url).with_query(request.params)))
+            shown = shown_url(url, request.params)
         if self._on_request is not None:
             await self._on_request(RequestEvent(method=method, url=shown, attempt=attempt))
         started = sent_at = time.monotonic()
@@ -352,7 +352,8 @@ class Client:
                 raw.headers,
                 raw.body,
                 method=method,
-                url=str(URL(url).with_query(request.params)),
+                url=url,
+                params=request.params,
                 secrets=self._secrets(auth, signer),
             )
         except RunSignupError as exc:

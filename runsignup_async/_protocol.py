@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import attrs
 
@@ -33,6 +34,7 @@ __all__ = [
     "decipher",
     "error_class",
     "parse_retry_after",
+    "shown_url",
 ]
 
 USER_AGENT: Final = "runsignup-async/0.1"
@@ -234,6 +236,13 @@ def _not_json_reason(body: bytes, content_type: str) -> str:
     return "response is not JSON"
 
 
+def shown_url(url: str, params: Mapping[str, str] | None = None) -> str:
+    """``url`` with ``params`` as its query, credentials redacted: for logs and errors."""
+    if not params:
+        return redact_url(url)
+    return f"{redact_url(url)}?{urlencode(redact_params(params), safe='*')}"
+
+
 def decipher(
     status: int,
     headers: Mapping[str, str],
@@ -241,12 +250,14 @@ def decipher(
     *,
     method: str,
     url: str,
+    params: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
     now: float | None = None,
 ) -> Any:
     """The decoded JSON of a successful answer, or the typed error the answer describes.
 
-    ``url`` is redacted here; pass the real one. ``secrets`` are scrubbed from any snippet
+    ``url`` (with ``params`` as its query) is redacted here, and only on the error path;
+    pass the real one. ``secrets`` are scrubbed from any snippet
     of the body quoted in an exception.
     """
     document: Any = None
@@ -264,12 +275,12 @@ def decipher(
                     content_type=_header(headers, "content-type"),
                     snippet=_snippet(body, tuple(secrets)),
                     method=method,
-                    url=redact_url(url),
+                    url=shown_url(url, params),
                 ) from None
     if decoded and status < 400 and (type(document) is not dict or "error" not in document):
         return document  # the fast path of every successful call: nothing to redact
 
-    safe_url = redact_url(url)
+    safe_url = shown_url(url, params)
     content_type = _header(headers, "content-type")
     secrets = tuple(secrets)
     retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)

@@ -241,3 +241,17 @@ def test_error_class_prefers_code() -> None:
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     now = datetime(2015, 10, 21, 7, 28, 0).timestamp() - datetime(1970, 1, 1).timestamp()
     assert parse_retry_after(value, now=now) == expected
+
+
+def test_params_given_apart_show_in_errors_as_the_query_would() -> None:
+    base, query = URL.split("?")
+    params = dict(pair.split("=") for pair in query.split("&"))
+    with pytest.raises(errors.APIError) as inline:
+        decipher(200, {}, envelope(15), method="GET", url=URL)
+    with pytest.raises(errors.APIError) as apart:
+        decipher(200, {}, envelope(15), method="GET", url=base, params=params)
+    assert apart.value.url == inline.value.url
+    assert "KEY123456" not in apart.value.url
+    with pytest.raises(errors.ResponseDecodeError) as truncated:
+        decipher(200, {}, b'{"photos": [', method="GET", url=base, params=params)
+    assert truncated.value.url == inline.value.url
