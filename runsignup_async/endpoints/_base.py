@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._convert import ShapeError
@@ -112,10 +112,6 @@ def unix_seconds(field: str, value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise ValidationError(field, f"must be an aware datetime or unix seconds, got {value!r}")
-
-
-def from_unix(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 def decode(document: Any, convert: Callable[[Any], T], *, method: str, path: str) -> T:
