@@ -1,55 +1,95 @@
 """Making downloads durable in batches, and only then recording them done.
 
-A download ends with its file fsynced and renamed into place (``download``); the rename
-itself survives a power cut only once its directory is fsynced. Doing that per file costs
-a journal commit per file, so the committer collects renamed files and, every
-``COMMIT_BATCH`` files or ``COMMIT_INTERVAL`` seconds, fsyncs each directory touched once
-(plus the parents of directories this run created), then queues the files' ``done`` rows
-and writes everything the manifest has queued in one transaction.
+A download ends in one of two states (``_sync`` explains why there are two):
 
-The order is what keeps the manifest honest: a ``done`` row is written only after its
-file's directory fsync, so a crash at any point leaves files the manifest does not claim
-(downloaded again on the next run), never a claim without its file.
+- **renamed** (per-file fsync): the file was fsynced and renamed into place by its
+  worker; only its directory entry still has to reach the disk.
+- **staged** (syncfs, on Linux): the file is complete under its temporary name, neither
+  flushed nor renamed.
+
+The committer collects both and, every ``COMMIT_BATCH`` files or ``COMMIT_INTERVAL``
+seconds, in one worker-thread call: syncs the file systems of the staged files, renames
+them into place, and fsyncs each directory touched (plus the parents of directories this
+run created). Then it queues the files' ``done`` rows and writes everything the manifest
+has queued in one transaction.
+
+The order is what keeps the manifest honest: a file is renamed only once its bytes are
+on disk, and a ``done`` row is written only after its rename is on disk, so a crash at any
+point leaves files the manifest does not claim (downloaded again on the next run), never
+a claim without its file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+
+import attrs
 
 from . import _settings as S
-from .download import fsync_dirs
+from . import _sync
+from ._sync import FileSystems
 from .manifest import Manifest
 
-__all__ = ["Committer"]
+__all__ = ["Committer", "DoneRow"]
 
 # (race_id, race_event_days_id, photo_id, size, path relative to dest, bytes, sha256)
 DoneRow = tuple[int, int, int, str, str, int, str]
 
 
+@attrs.frozen
+class _Batch:
+    descriptors: tuple[int, ...]  # file systems to sync (staged files only)
+    staged: list[tuple[str, str]]  # (temporary path, final path)
+    dirs: list[str]
+    rows: list[DoneRow]
+
+
 class Committer:
-    """Collects renamed files; ``run()`` is the task that commits them in batches."""
+    """Collects finished files; ``run()`` is the task that commits them in batches.
+
+    ``file_systems`` is given when files arrive staged (syncfs), None when renamed.
+    """
 
     def __init__(
         self,
         manifest: Manifest,
+        file_systems: FileSystems | None = None,
         *,
         batch: int = S.COMMIT_BATCH,
         interval: float = S.COMMIT_INTERVAL,
     ) -> None:
         self.manifest = manifest
+        self.file_systems = file_systems
         self.batch = batch
         self.interval = interval
         self._dirs: set[str] = set()
+        self._staged: list[tuple[str, str]] = []
         self._rows: list[DoneRow] = []
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._failure: BaseException | None = None
 
     def created(self, *directories: str) -> None:
         """Directories whose entries changed (made this run): fsynced with the next batch."""
         self._dirs.update(directories)
 
     def renamed(self, directory: str, row: DoneRow) -> None:
-        """A file is complete under its final name in ``directory``; not yet durable."""
+        """A fsynced file is complete under its final name in ``directory``."""
+        self._add(directory, row)
+
+    async def staged(self, temp: str, final: str, row: DoneRow) -> None:
+        """A file is complete under its temporary name ``temp``; rename it once it is on
+        disk. Waits while the backlog is full (a disk slower than the downloads)."""
+        self._staged.append((temp, final))
+        self._add(os.path.dirname(final), row)
+        if len(self._rows) >= self.batch * S.COMMIT_BACKLOG:
+            self._room.clear()
+        await self._room.wait()
+
+    def _add(self, directory: str, row: DoneRow) -> None:
         self._dirs.add(directory)
         self._rows.append(row)
         if len(self._rows) >= self.batch or self.manifest.queued >= self.batch * 4:
@@ -65,30 +105,60 @@ class Committer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            dirs, rows = self._take()
-            if dirs:
+            batch = self._take()
+            if batch.dirs:
+                work = asyncio.ensure_future(asyncio.to_thread(self._make_durable, batch))
                 try:
-                    await asyncio.to_thread(fsync_dirs, dirs)
+                    await asyncio.shield(work)
                 except asyncio.CancelledError:
-                    # Every run ends by cancelling this task, often mid-batch: hand the
-                    # batch back so that commit_now() fsyncs and records it. Dropping it
-                    # would leave downloaded files out of the manifest of a good run.
-                    self._dirs.update(dirs)
-                    self._rows[:0] = rows
+                    # Every run ends by cancelling this task, often mid-batch. The thread
+                    # carries on regardless: let it finish, then record what it made
+                    # durable. A failure is kept for commit_now() to raise: the run must
+                    # not end looking whole with files it never recorded.
+                    await asyncio.wait([work])
+                    if (error := work.exception()) is None:
+                        self._record(batch.rows)
+                    else:
+                        self._failure = error
                     raise
-            self._record(rows)
+            self._record(batch.rows)
+            self._room.set()
 
     def commit_now(self) -> None:
-        """Commit what is pending, blocking: at the end of a run, or as it is interrupted."""
-        dirs, rows = self._take()
-        if dirs:
-            fsync_dirs(dirs)
-        self._record(rows)
+        """Commit what is pending, blocking: at the end of a run, or as it is interrupted.
 
-    def _take(self) -> tuple[list[str], list[DoneRow]]:
-        dirs, rows = sorted(self._dirs), self._rows
-        self._dirs, self._rows = set(), []
-        return dirs, rows
+        Raises the error of a batch that failed as the run was being stopped.
+        """
+        if self._failure is not None:
+            raise self._failure
+        batch = self._take()
+        if batch.dirs:
+            self._make_durable(batch)
+        self._record(batch.rows)
+        self._room.set()
+
+    def _take(self) -> _Batch:
+        staged = self._staged
+        descriptors = self.file_systems.descriptors() if staged and self.file_systems else ()
+        batch = _Batch(descriptors, staged, sorted(self._dirs), self._rows)
+        self._dirs, self._staged, self._rows = set(), [], []
+        return batch
+
+    def _make_durable(self, batch: _Batch) -> None:
+        """Sync, rename, fsync the directories (blocking: runs in a worker thread)."""
+        if batch.staged:
+            assert self.file_systems is not None
+            try:
+                self.file_systems.sync(batch.descriptors)
+            except OSError:
+                # Not known to be on disk: not renamed, not recorded, downloaded again.
+                for temp, _ in batch.staged:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp)
+                raise
+            for temp, final in batch.staged:
+                os.replace(temp, final)
+        _sync.fsync_dirs(batch.dirs)
 
     def _record(self, rows: list[DoneRow]) -> None:
         manifest = self.manifest

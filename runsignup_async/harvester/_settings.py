@@ -18,9 +18,13 @@ QUEUE_PER_WORKER: Final = 4
 # Failures kept in the summary with their reasons; the rest are only counted (all of
 # them stay in the manifest).
 FAILURES_KEPT: Final = 1000
-# Renamed files made durable together (one fsync per directory touched) and then recorded
-# done in one manifest transaction: every COMMIT_BATCH files or COMMIT_INTERVAL seconds,
-# whichever comes first. A crash loses at most that many records: those files are
-# downloaded again, never claimed without being on disk.
+# Downloaded files made durable together (one syncfs per file system, one fsync per
+# directory touched) and then recorded done in one manifest transaction: every
+# COMMIT_BATCH files or COMMIT_INTERVAL seconds, whichever comes first. A crash loses at
+# most that many records: those files are downloaded again, never claimed without being
+# on disk.
 COMMIT_BATCH: Final = 128
 COMMIT_INTERVAL: Final = 0.25
+# Batches' worth of staged files (written, not yet on disk) before downloads wait for
+# the disk: bounds the temporary files a slow disk lets pile up.
+COMMIT_BACKLOG: Final = 4

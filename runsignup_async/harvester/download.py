@@ -4,13 +4,15 @@ The bytes go to a hidden temporary sibling of the final path (``layout.temp_sibl
 Every file system call runs in a worker thread, never on the event loop: creating a file
 alone can cost a millisecond of kernel time, and the loop has downloads to serve. Chunks
 are gathered up to ``FLUSH_BYTES`` and written in one thread call, so a small image
-costs a single call (create, write, fsync, close, rename) and memory stays bounded
-whatever the image size. The file is renamed to its final name only after its length
-matched the server's Content-Length and it was fsynced.
-Its directory is fsynced afterwards, once for a batch of renames (``fsync_dirs``, called by
-the harvest's committer), so the rename survives a power cut; only then is the file
-recorded as done. On any failure or cancellation the temporary file is removed: a file
-under a final name is always whole.
+costs a single call and memory stays bounded whatever the image size. Nothing is kept
+unless its length matched the server's Content-Length.
+
+Then, by how the run makes files durable (``_sync``): either the file is fsynced and
+renamed to its final name in that same call (``durable=True``), or it is closed as it is
+and handed to the harvest's committer, which flushes a batch of them with one syncfs
+before renaming them. Either way the committer fsyncs the directories of a batch, so the
+renames survive a power cut, before the files are recorded done. On any failure or
+cancellation the temporary file is removed: a file under a final name is always whole.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -32,7 +33,7 @@ from .layout import is_temp_name, temp_sibling
 if TYPE_CHECKING:
     from .._client import Client
 
-__all__ = ["DownloadError", "Downloaded", "fsync_dirs", "remove_stale_temps", "save_atomically"]
+__all__ = ["DownloadError", "Downloaded", "remove_stale_temps", "save_atomically"]
 
 _BINARY: Final = getattr(os, "O_BINARY", 0)
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
@@ -49,6 +50,7 @@ class DownloadError(RunSignupError):
 class Downloaded:
     nbytes: int
     sha256: str
+    temp: str | None  # where the file still is when not renamed yet (durable=False)
 
 
 def remove_stale_temps(directory: Path) -> int:
@@ -64,19 +66,6 @@ def remove_stale_temps(directory: Path) -> int:
                 os.unlink(entry.path)
                 removed += 1
     return removed
-
-
-def fsync_dirs(directories: Iterable[str]) -> None:
-    """fsync each directory, making the renames done in it durable (runs in a thread)."""
-    # Directories cannot be opened for fsync on Windows; the rename is durable enough there.
-    if os.name != "posix":
-        return
-    for directory in directories:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class _TempFile:
@@ -98,16 +87,18 @@ class _TempFile:
                 view = view[os.write(self.fd, view) :]
             self.digest.update(chunk)
 
-    def commit(self, chunks: list[bytes]) -> None:
-        """Write the rest, fsync, close, rename into place. The caller fsyncs the directory."""
+    def finish(self, chunks: list[bytes], durable: bool) -> None:
+        """Write the rest and close; if ``durable``, fsync first and rename into place."""
         self.write(chunks)
         fd, self.fd = self.fd, None
         assert fd is not None
         try:
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(self.tmp, self.final)
+        if durable:
+            os.replace(self.tmp, self.final)
 
     def discard(self) -> None:
         if self.fd is not None:
@@ -117,11 +108,14 @@ class _TempFile:
             os.unlink(self.tmp)
 
 
-async def save_atomically(client: Client, url: str, final: str) -> Downloaded:
+async def save_atomically(
+    client: Client, url: str, final: str, *, durable: bool = True
+) -> Downloaded:
     """Download ``url`` to ``final``; the file appears under that name complete or not at all.
 
-    On return the file is fsynced and renamed, but the rename is durable only once the
-    caller has fsynced the directory (``fsync_dirs``, batched over many files).
+    ``durable``: on return the file is fsynced and renamed, but the rename is durable
+    only once the caller has fsynced the directory. Otherwise the file is complete at
+    ``Downloaded.temp``, not yet flushed, for the caller to sync and rename.
     """
     temp = _TempFile(final)
     pending: list[bytes] = []
@@ -144,9 +138,9 @@ async def save_atomically(client: Client, url: str, final: str) -> Downloaded:
             raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
         # Shielded: once the thread renames, cancelling the await must not race the
         # cleanup below into deleting a temp file that is already the final file.
-        work = asyncio.ensure_future(asyncio.to_thread(temp.commit, pending))
+        work = asyncio.ensure_future(asyncio.to_thread(temp.finish, pending, durable))
         await asyncio.shield(work)
-        return Downloaded(nbytes=count, sha256=temp.digest.hexdigest())
+        return Downloaded(count, temp.digest.hexdigest(), None if durable else temp.tmp)
     except BaseException:
         if work is not None and not work.done():
             # Let the thread finish what it started before cleaning up after it.

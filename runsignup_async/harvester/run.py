@@ -23,6 +23,7 @@ from . import _settings as S
 from ._commit import Committer
 from ._lock import DestinationLock
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
+from ._sync import FileSystems, file_systems
 from .download import Downloaded, DownloadError, remove_stale_temps, save_atomically
 from .layout import MANIFEST_NAME, SIZES, photo_path
 from .manifest import Manifest
@@ -72,12 +73,16 @@ class _Harvest:
         manifest: Manifest,
         sizes: tuple[str, ...],
         progress: Callable[[HarvestEvent], None] | None,
+        file_systems: FileSystems | None,
     ) -> None:
         self.client = client
         self.dest = dest
         self.root = str(dest)  # absolute: harvest() resolves it
         self.manifest = manifest
-        self.committer = Committer(manifest)
+        # With file systems to syncfs, files are staged for the committer to flush and
+        # rename a batch at a time; without, each is fsynced and renamed by its worker.
+        self.file_systems = file_systems
+        self.committer = Committer(manifest, file_systems)
         self.sizes = sizes
         self.progress = progress
         self.stats = HarvestStats()
@@ -186,6 +191,8 @@ class _Harvest:
             self.prepared.add(directory)
             os.makedirs(directory, exist_ok=True)
             remove_stale_temps(Path(directory))
+            if self.file_systems is not None:
+                self.file_systems.watch(directory)
             # Its entry (and any parent made with it) is made durable with the next batch.
             parent = os.path.dirname(directory)
             while parent.startswith(self.root) and parent not in self.parents:
@@ -207,11 +214,13 @@ class _Harvest:
                 self.manifest.queue_file(*key, photo.photo_id, size, status="failed", error=reason)
                 errors.append((size, reason))
                 continue
-            # Recorded done only once the committer has made the rename durable.
+            # Recorded done only once the committer has made the file and its rename durable.
             rel = path[len(self.root) + 1 :].replace(os.sep, "/")
-            self.committer.renamed(
-                directory, (*key, photo.photo_id, size, rel, got.nbytes, got.sha256)
-            )
+            row = (*key, photo.photo_id, size, rel, got.nbytes, got.sha256)
+            if got.temp is None:
+                self.committer.renamed(directory, row)
+            else:
+                await self.committer.staged(got.temp, path, row)
             self.stats.files_downloaded += 1
             self.stats.bytes_downloaded += got.nbytes
         if errors:
@@ -225,7 +234,8 @@ class _Harvest:
         attempt = 1
         while True:
             try:
-                return await save_atomically(self.client, url, path)
+                durable = self.file_systems is None
+                return await save_atomically(self.client, url, path, durable=durable)
             except RunSignupError as exc:
                 if attempt >= S.FILE_ATTEMPTS or not _retryable(exc):
                     raise
@@ -314,13 +324,17 @@ async def harvest(
     Photos already downloaded (per the manifest, and still on disk at the right size)
     are skipped without a request; failed ones are retried. A race day that fails is
     reported in the summary and the others complete. Raises only for bad arguments,
-    a destination in use by another harvest, or a bug; cancelling leaves no partial file
-    under a final name.
+    a destination in use by another harvest, a disk that fails to make files durable
+    (``OSError``), or a bug; cancelling leaves no partial file under a final name.
     """
     chosen = _check_sizes(sizes)
     days = await _race_days(races)
     root = _make_dest(dest)
-    with DestinationLock(root), Manifest.open(root / MANIFEST_NAME) as manifest:
+    with (
+        DestinationLock(root),
+        Manifest.open(root / MANIFEST_NAME) as manifest,
+        file_systems() as watched,
+    ):
         if since_last:
             days = [
                 attrs.evolve(
@@ -329,7 +343,7 @@ async def harvest(
                 for day in days
             ]
         run_id = manifest.start_run()
-        job = _Harvest(client, root, manifest, chosen, progress)
+        job = _Harvest(client, root, manifest, chosen, progress, watched)
         job.stats.race_days = len(days)
         workers = client.download_concurrency
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
@@ -353,7 +367,7 @@ async def harvest(
             await asyncio.gather(*tasks, return_exceptions=True)
             committing.cancel()
             await asyncio.gather(committing, return_exceptions=True)
-            # What was renamed, even in an interrupted run, is made durable and recorded.
+            # What was downloaded, even in an interrupted run, is made durable and recorded.
             job.committer.commit_now()
         job.mark_race_days()
         summary = job.summary()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runsignup_async import Client, RateLimit
+from runsignup_async.harvester import _sync as sync_module
 from runsignup_async.harvester.layout import is_temp_name
 from runsignup_async.testing import FakeRunSignup
 
@@ -63,3 +64,13 @@ def check_files(fake: FakeRunSignup, dest: Path, sizes: tuple[str, ...]) -> int:
 @pytest.fixture
 def make_client() -> Callable[..., Client]:
     return fast_client
+
+
+@pytest.fixture(params=["syncfs", "fsync"])
+def durability(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each way the harvest makes files durable (see ``_sync``)."""
+    if request.param == "fsync":
+        monkeypatch.setattr(sync_module, "load_syncfs", lambda: None)
+    elif sync_module.load_syncfs() is None:
+        pytest.skip("syncfs cannot be trusted on this system: the harvest fsyncs per file")
+    return str(request.param)

@@ -20,7 +20,7 @@ ALL = ("original", "large", "thumbnail")
 
 @pytest.mark.runsignup_fake(seed=7, races=3, photos_per_race_day=30)
 async def test_byte_identical_then_rerun_makes_no_image_request(
-    runsignup_fake: FakeRunSignup, tmp_path: Path
+    runsignup_fake: FakeRunSignup, tmp_path: Path, durability: str
 ) -> None:
     fake = runsignup_fake
     events: list[HarvestEvent] = []
@@ -62,7 +62,7 @@ async def test_a_file_deleted_or_truncated_on_disk_is_fetched_again(
 
 @pytest.mark.runsignup_fake(seed=11, races=2, photos_per_race_day=40, image_size=400_000)
 async def test_cancellation_leaves_no_partial_file_and_rerun_completes(
-    runsignup_fake: FakeRunSignup, tmp_path: Path
+    runsignup_fake: FakeRunSignup, tmp_path: Path, durability: str
 ) -> None:
     fake = runsignup_fake
     fake.faults.add(Fault.slow(0.02), endpoint="images")
