@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 from pathlib import Path
@@ -40,6 +41,10 @@ _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 # Bytes gathered in memory before a thread writes them: one call for a typical image,
 # a bounded buffer per download for a huge one.
 FLUSH_BYTES: Final = 1024 * 1024
+# Temporary file names: unique within the process by the counter, and from a random
+# start so that a killed run's leftovers are unlikely to be met (O_EXCL refuses them).
+_TOKEN_MASK: Final = (1 << 48) - 1
+_TOKENS: Final = itertools.count(secrets.randbits(48))
 
 
 class DownloadError(RunSignupError):
@@ -74,7 +79,7 @@ class _TempFile:
 
     def __init__(self, final: str) -> None:
         self.final = final
-        self.tmp = temp_sibling(final, secrets.token_hex(6))
+        self.tmp = temp_sibling(final, f"{next(_TOKENS) & _TOKEN_MASK:012x}")
         self.fd: int | None = None
         self.digest = hashlib.sha256()  # hashlib releases the GIL on large buffers
 
@@ -120,6 +125,10 @@ async def save_atomically(
     temp = _TempFile(final)
     pending: list[bytes] = []
     buffered = count = 0
+    loop = asyncio.get_running_loop()
+    # The future of the thread call under way. Awaited shielded: a cancel must not
+    # detach it from a thread still writing, or the cleanup below would race that thread
+    # (and, once the thread renames, delete what is already the final file).
     work: asyncio.Future[None] | None = None
     try:
         async with client.download(url) as response:
@@ -131,14 +140,12 @@ async def save_atomically(
                 if expected is not None and count > expected:
                     break
                 if buffered >= FLUSH_BYTES:
-                    work = asyncio.ensure_future(asyncio.to_thread(temp.write, pending))
-                    await work
+                    work = loop.run_in_executor(None, temp.write, pending)
+                    await asyncio.shield(work)
                     pending, buffered = [], 0
         if expected is not None and count != expected:
             raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
-        # Shielded: once the thread renames, cancelling the await must not race the
-        # cleanup below into deleting a temp file that is already the final file.
-        work = asyncio.ensure_future(asyncio.to_thread(temp.finish, pending, durable))
+        work = loop.run_in_executor(None, temp.finish, pending, durable)
         await asyncio.shield(work)
         return Downloaded(count, temp.digest.hexdigest(), None if durable else temp.tmp)
     except BaseException:

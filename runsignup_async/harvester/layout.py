@@ -12,17 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 __all__ = [
     "MANIFEST_NAME",
     "SIZES",
+    "Layout",
     "album_component",
     "extension_of",
     "is_temp_name",
-    "photo_path",
     "temp_path",
     "temp_sibling",
 ]
@@ -59,39 +59,60 @@ def album_component(album_id: int | str) -> str:
 
 def extension_of(url: str) -> str:
     """The image URL path's suffix if it is a known image extension, else ``.jpg``."""
-    try:
-        path = unquote(urlsplit(url).path)
-    except ValueError:
-        return _DEFAULT_EXTENSION
-    suffix = PurePosixPath(path).suffix.lower()
+    # The last path segment, without query or fragment (cheaper than urlsplit, and the
+    # answer can only ever be one of _EXTENSIONS).
+    end = len(url)
+    for mark in "?#":
+        found = url.find(mark, 0, end)
+        if found != -1:
+            end = found
+    name = url[url.rfind("/", 0, end) + 1 : end]
+    if "%" in name:
+        name = unquote(name).rpartition("/")[2]
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else ""
     return suffix if suffix in _EXTENSIONS else _DEFAULT_EXTENSION
 
 
-def photo_path(
-    dest: Path,
-    *,
-    race_id: int,
-    race_event_days_id: int,
-    album_id: int | str,
-    photo_id: int,
-    size: str,
-    url: str,
-) -> Path:
-    """The final path of one size of one photo, always strictly inside ``dest``."""
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
-    parts = (
-        str(_plain_id("race_id", race_id)),
-        str(_plain_id("race_event_days_id", race_event_days_id)),
-        album_component(album_id),
-        f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}",
-    )
-    path = dest.joinpath(*parts)
-    # Belt and braces: the parts above cannot escape, and this proves it for each path.
-    root = os.path.abspath(dest)
-    if os.path.commonpath([root, os.path.abspath(path)]) != root or path == dest:
-        raise ValueError(f"refusing a path outside the destination: {path}")
-    return path
+class Layout:
+    """The final paths under one destination; each photo directory is built and checked
+    once, as harvests of thousands of photos per album ask for it again and again."""
+
+    def __init__(self, dest: str | os.PathLike[str]) -> None:
+        self.root = os.path.abspath(dest)
+        self._directories: dict[tuple[int, int, int | str, type], str] = {}
+
+    def directory(self, race_id: int, race_event_days_id: int, album_id: int | str) -> str:
+        """``<dest>/<race_id>/<race_event_days_id>/<album>``, strictly inside ``dest``."""
+        _plain_id("race_id", race_id)
+        _plain_id("race_event_days_id", race_event_days_id)
+        key = (race_id, race_event_days_id, album_id, album_id.__class__)
+        found = self._directories.get(key)
+        if found is None:
+            found = os.path.join(
+                self.root, str(race_id), str(race_event_days_id), album_component(album_id)
+            )
+            # Belt and braces: the parts cannot escape, and this proves it for each one.
+            if os.path.commonpath([self.root, found]) != self.root or found == self.root:
+                raise ValueError(f"refusing a path outside the destination: {found}")
+            self._directories[key] = found
+        return found
+
+    def path(
+        self,
+        *,
+        race_id: int,
+        race_event_days_id: int,
+        album_id: int | str,
+        photo_id: int,
+        size: str,
+        url: str,
+    ) -> str:
+        """The final path of one size of one photo, always strictly inside ``dest``."""
+        if size not in SIZES:
+            raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+        name = f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}"
+        return os.path.join(self.directory(race_id, race_event_days_id, album_id), name)
 
 
 def temp_path(final: Path, token: str) -> Path:

@@ -28,6 +28,8 @@ from ..models import Photo
 
 __all__ = ["BibHit", "FileRecord", "Manifest"]
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_compact: Final = json.JSONEncoder(separators=(",", ":")).encode
 SCHEMA_VERSION: Final = 1
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS photos (
@@ -174,10 +176,10 @@ class Manifest:
             (
                 *key,
                 str(photo.album_id),
-                json.dumps(list(photo.bibs)),
+                _compact(list(photo.bibs)),
                 int(photo.uploaded_ts.timestamp()),
                 photo.uploaded_filename,
-                json.dumps(sizes, separators=(",", ":")),
+                _compact(sizes),
                 time.time(),
             )
         )

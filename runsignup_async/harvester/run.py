@@ -25,7 +25,7 @@ from ._lock import DestinationLock
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from ._sync import FileSystems, file_systems
 from .download import Downloaded, DownloadError, remove_stale_temps, save_atomically
-from .layout import MANIFEST_NAME, SIZES, photo_path
+from .layout import MANIFEST_NAME, SIZES, Layout
 from .manifest import Manifest
 
 if TYPE_CHECKING:
@@ -76,8 +76,8 @@ class _Harvest:
         file_systems: FileSystems | None,
     ) -> None:
         self.client = client
-        self.dest = dest
         self.root = str(dest)  # absolute: harvest() resolves it
+        self.layout = Layout(dest)
         self.manifest = manifest
         # With file systems to syncfs, files are staged for the committer to flush and
         # rename a batch at a time; without, each is fsynced and renamed by its worker.
@@ -157,8 +157,7 @@ class _Harvest:
                     manifest.queue_file(*key, photo.photo_id, size, status="missing")
                 continue
             try:
-                path = photo_path(
-                    self.dest,
+                path = self.layout.path(
                     race_id=race_id,
                     race_event_days_id=photo.race_event_days_id,
                     album_id=photo.album_id,
@@ -171,7 +170,7 @@ class _Harvest:
                 return None
             if record is not None and record.status == "done" and _intact(path, record.bytes):
                 continue  # done and still on disk: no request at all
-            todo.append((size, image.image_url, str(path)))
+            todo.append((size, image.image_url, path))
         if not todo:
             stats.photos_skipped += 1
             self.emit("photo_skipped", key, photo.photo_id)

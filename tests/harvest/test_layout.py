@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from runsignup_async.harvester.layout import (
+    Layout,
     album_component,
     extension_of,
     is_temp_name,
-    photo_path,
     temp_path,
 )
 
@@ -21,7 +21,7 @@ def _path(dest: Path, **overrides: object) -> Path:
         "size": "original", "url": "https://s3.example/a/b.jpg",
     }  # fmt: skip
     args.update(overrides)
-    return photo_path(dest, **args)  # type: ignore[arg-type]
+    return Path(Layout(dest).path(**args))  # type: ignore[arg-type]
 
 
 def test_layout_is_race_day_album_photo_size(tmp_path: Path) -> None:
@@ -85,3 +85,17 @@ def test_temp_names_are_hidden_siblings_recognised_later(tmp_path: Path) -> None
     assert is_temp_name(tmp.name)
     assert not is_temp_name(final.name)
     assert not is_temp_name("manifest.sqlite3")
+
+
+def test_layout_checks_every_id_even_for_a_directory_it_has_built(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    first = layout.directory(1, 2, 1)
+    assert first == str(tmp_path / "1" / "2" / "1")
+    assert layout.directory(1, 2, 1) is first  # built once
+    # Equal to the cached key, but not the same id: never served from the cache.
+    assert layout.directory(1, 2, True) == str(tmp_path / "1" / "2" / "True")
+    with pytest.raises(ValueError, match="race_id must be"):
+        layout.directory(True, 2, 1)
+    with pytest.raises(ValueError, match="photo_id must be"):
+        layout.path(race_id=1, race_event_days_id=2, album_id=1, photo_id=-4, size="large",
+                    url="https://h/x.jpg")  # fmt: skip
