@@ -22,6 +22,11 @@ SECRET_PARAMS = frozenset(
         "rsu_api_key",
         "sp_api_key",
         "protected_api_signature",
+        # Pre-signed image URLs (S3, CloudFront): whoever holds one can fetch the object.
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "signature",
     }
 )
 SECRET_HEADERS = frozenset({"x-rsu-api-secret", "authorization"})

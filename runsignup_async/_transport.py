@@ -8,8 +8,9 @@ fact only it can know: whether the request could have reached the server
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -37,40 +38,43 @@ def _form(fields: Mapping[str, str]) -> aiohttp.FormData:
     return form
 
 
+_AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+def _translate(exc: BaseException, method: str, url: str) -> TransportError:
+    """Our error for one of aiohttp's (``_AIOHTTP_ERRORS``), raised ``from None``."""
+    shown = redact_url(url)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        # The connection never opened: nothing was sent.
+        return TimeoutError(
+            f"timed out connecting: {exc}", method=method, url=shown, request_sent=False
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(
+            f"could not connect: {exc.os_error or exc}",
+            method=method,
+            url=shown,
+            request_sent=False,
+        )
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's read timeouts and the total timeout
+        return TimeoutError("timed out", method=method, url=shown)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return TransportError("the answer was cut off before its end", method=method, url=shown)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return TransportError(
+            "the server closed the connection without answering", method=method, url=shown
+        )
+    # Messages of aiohttp errors can quote the URL; keep only the class name.
+    return TransportError(f"connection failed ({type(exc).__name__})", method=method, url=shown)
+
+
 @asynccontextmanager
 async def _translated(method: str, url: str) -> AsyncIterator[None]:
     """Turn aiohttp's exceptions raised inside the block into ours."""
     try:
         yield
-    except aiohttp.ConnectionTimeoutError as exc:
-        # The connection never opened: nothing was sent.
-        raise TimeoutError(
-            f"timed out connecting: {exc}", method=method, url=redact_url(url), request_sent=False
-        ) from None
-    except aiohttp.ClientConnectorError as exc:
-        raise TransportError(
-            f"could not connect: {exc.os_error or exc}",
-            method=method,
-            url=redact_url(url),
-            request_sent=False,
-        ) from None
-    except asyncio.TimeoutError:  # aiohttp's read timeouts and the total timeout
-        raise TimeoutError("timed out", method=method, url=redact_url(url)) from None
-    except aiohttp.ClientPayloadError:
-        raise TransportError(
-            "the answer was cut off before its end", method=method, url=redact_url(url)
-        ) from None
-    except aiohttp.ServerDisconnectedError:
-        raise TransportError(
-            "the server closed the connection without answering",
-            method=method,
-            url=redact_url(url),
-        ) from None
-    except (aiohttp.ClientError, OSError) as exc:
-        # Messages of aiohttp errors can quote the URL; keep only the class name.
-        raise TransportError(
-            f"connection failed ({type(exc).__name__})", method=method, url=redact_url(url)
-        ) from None
+    except _AIOHTTP_ERRORS as exc:
+        raise _translate(exc, method, url) from None
 
 
 async def send(
@@ -117,32 +121,82 @@ class Download:
 CHUNK_SIZE = 256 * 1024
 
 
-@asynccontextmanager
-async def stream(
+class _Chunks:
+    """The body of a streamed answer, chunk by chunk, with aiohttp's errors translated."""
+
+    __slots__ = ("_content", "_size", "_url")
+
+    def __init__(self, response: aiohttp.ClientResponse, url: str, size: int) -> None:
+        self._content = response.content
+        self._size = size
+        self._url = url
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._content.read(self._size)
+        except _AIOHTTP_ERRORS as exc:
+            raise _translate(exc, "GET", self._url) from None
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+class _Stream:
+    """``stream()``'s context manager: a class, not a generator, as a harvest opens one
+    per image (thousands a minute) and generator-based ones cost several times more."""
+
+    __slots__ = ("_chunk_size", "_response", "_session", "_timeout", "_url")
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        timeout: aiohttp.ClientTimeout | None,
+        chunk_size: int,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._timeout = timeout
+        self._chunk_size = chunk_size
+        self._response: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> Download:
+        try:
+            response = await self._session.get(self._url, **_timeout(self._timeout))
+        except _AIOHTTP_ERRORS as exc:
+            raise _translate(exc, "GET", self._url) from None
+        self._response = response
+        return Download(
+            status=response.status,
+            headers=response.headers,
+            content_length=response.content_length,
+            chunks=_Chunks(response, self._url, self._chunk_size),
+        )
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            # Back to the pool when read to the end; closed when left half-read.
+            await response.__aexit__(exc_type, exc, tb)
+
+
+def stream(
     session: aiohttp.ClientSession,
     url: str,
     *,
     timeout: aiohttp.ClientTimeout | None = None,
     chunk_size: int = CHUNK_SIZE,
-) -> AsyncIterator[Download]:
+) -> AbstractAsyncContextManager[Download]:
     """GET ``url`` with no credentials and stream its body in chunks.
 
     Errors while the caller iterates ``chunks`` are translated too.
     """
-    async with _translated("GET", url), session.get(url, **_timeout(timeout)) as response:
-
-        async def read_chunks() -> AsyncGenerator[bytes, None]:
-            async with _translated("GET", url):
-                async for chunk in response.content.iter_chunked(chunk_size):
-                    yield chunk
-
-        chunks = read_chunks()
-        try:
-            yield Download(
-                status=response.status,
-                headers=dict(response.headers),
-                content_length=response.content_length,
-                chunks=chunks,
-            )
-        finally:
-            await chunks.aclose()
+    return _Stream(session, url, timeout, chunk_size)
