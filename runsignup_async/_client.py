@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -35,6 +35,50 @@ from .models import NOT_GIVEN, NotGiven
 __all__ = ["Client", "RequestEvent", "ResponseEvent"]
 
 logger = logging.getLogger("runsignup_async")
+
+
+class _ImageDownload:
+    """``Client.download``'s context manager: a download slot, then the stream; an error
+    status raised as a typed error. A class rather than a generator: a harvest opens one
+    per image."""
+
+    __slots__ = ("_slots", "_stream", "_url")
+
+    def __init__(
+        self, slots: asyncio.Semaphore, opened: AbstractAsyncContextManager[Download], url: str
+    ) -> None:
+        self._slots = slots
+        self._stream = opened
+        self._url = url
+
+    async def __aenter__(self) -> Download:
+        await self._slots.acquire()
+        try:
+            got = await self._stream.__aenter__()
+        except BaseException:
+            self._slots.release()
+            raise
+        if got.status >= 400:
+            await self.__aexit__(None, None, None)
+            cls = error_class(None, got.status)
+            raise cls(
+                f"image download failed: HTTP {got.status}",
+                status=got.status,
+                method="GET",
+                url=redact_url(self._url),
+            )
+        return got
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._stream.__aexit__(exc_type, exc, tb)
+        finally:
+            self._slots.release()
 
 
 @attrs.frozen
@@ -194,8 +238,7 @@ class Client:
 
     # --- downloads -------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def download(self, url: str) -> AsyncIterator[Download]:
+    def download(self, url: str) -> AbstractAsyncContextManager[Download]:
         """Stream a photo's image URL: ``async with client.download(url) as d``.
 
         Image URLs live on other hosts (S3 in production), so no credential of this client
@@ -204,17 +247,7 @@ class Client:
         status raises the matching ``APIError`` subclass (``NotFoundError``, ``ServerError``).
         """
         session = self._ensure_session()
-        async with self._downloads, stream(session, url, timeout=DOWNLOAD_TIMEOUT) as got:
-            if got.status >= 400:
-                shown = redact_url(url)
-                cls = error_class(None, got.status)
-                raise cls(
-                    f"image download failed: HTTP {got.status}",
-                    status=got.status,
-                    method="GET",
-                    url=shown,
-                )
-            yield got
+        return _ImageDownload(self._downloads, stream(session, url, timeout=DOWNLOAD_TIMEOUT), url)
 
     # --- the one request seam ------------------------------------------------------------
 
