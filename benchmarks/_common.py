@@ -185,69 +185,20 @@ def verdict(checks: list[tuple[str, bool]]) -> int:
     return 0 if passed else 1
 
 
-async def photo_urls(
+async def photo_files(
     info: ServerInfo, races: list[tuple[int, int]], size: str, concurrency: int
-) -> list[str]:
-    """The image URLs of one ``size`` of every photo of ``races``, listed through the SDK."""
+) -> list[tuple[str, str]]:
+    """``(image URL, path)`` of one ``size`` of every photo of ``races``, listed through
+    the SDK; the path is the harvest's, ``race/day/album/photo-size.jpg``, spelled by hand."""
     sdk = client(info, rate_limit=unlimited(concurrency), max_concurrency=concurrency)
     async with sdk:
-        urls = []
+        files = []
         async for photo in sdk.photos.iter_many(races, concurrency=concurrency):
             image = getattr(photo, size)
             if image is not None:
-                urls.append(image.image_url)
-        return urls
-
-
-@attrs.frozen
-class RateRun:
-    """What a rate-limited walk did, as the server counted it."""
-
-    seconds: float
-    requests: int  # answers the server gave, throttled ones included
-    throttled: int
-    failed_race_days: int
-
-    @property
-    def served(self) -> int:
-        return self.requests - self.throttled
-
-    @property
-    def served_per_second(self) -> float:
-        return self.served / self.seconds
-
-    @property
-    def throttled_share(self) -> float:
-        return self.throttled / self.requests if self.requests else 0.0
-
-
-def rate_run(
-    server: FakeServer,
-    *,
-    rate_limit: RateLimit,
-    concurrency: int,
-    num: int,
-    seconds: float | None = None,
-) -> RateRun:
-    """Walk every race day of the fake through ``iter_many`` with ``rate_limit``.
-
-    Stops after ``seconds`` when given (the walk is cut short; requests in flight are
-    cancelled and not counted as served). Race days that fail are skipped and counted.
-    """
-    info = server.info
-
-    async def walk() -> int:
-        async with client(info, rate_limit=rate_limit, max_concurrency=concurrency) as sdk:
-            deadline = None if seconds is None else time.monotonic() + seconds
-            async with sdk.photos.iter_many(
-                info.race_days, concurrency=concurrency, num=num, on_error="skip"
-            ) as photos:
-                async for _ in photos:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        break
-            return len(photos.report.failures)
-
-    server.reset()
-    failed, wall, _ = timed(walk)
-    stats = server.stats()
-    return RateRun(wall, stats.requests, stats.throttled, failed)
+                path = (
+                    f"{photo.race_id}/{photo.race_event_days_id}/{photo.album_id}/"
+                    f"{photo.photo_id}-{size}.jpg"
+                )
+                files.append((image.image_url, path))
+        return files
