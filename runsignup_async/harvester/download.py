@@ -33,6 +33,7 @@ from .layout import is_temp_name, temp_sibling
 
 if TYPE_CHECKING:
     from .._client import Client
+    from ._files import FileThreads
 
 __all__ = ["DownloadError", "Downloaded", "remove_stale_temps", "save_atomically"]
 
@@ -114,18 +115,18 @@ class _TempFile:
 
 
 async def save_atomically(
-    client: Client, url: str, final: str, *, durable: bool = True
+    client: Client, url: str, final: str, *, files: FileThreads, durable: bool = True
 ) -> Downloaded:
     """Download ``url`` to ``final``; the file appears under that name complete or not at all.
 
     ``durable``: on return the file is fsynced and renamed, but the rename is durable
     only once the caller has fsynced the directory. Otherwise the file is complete at
-    ``Downloaded.temp``, not yet flushed, for the caller to sync and rename.
+    ``Downloaded.temp``, not yet flushed, for the caller to sync and rename. The file
+    calls run in ``files``.
     """
     temp = _TempFile(final)
     pending: list[bytes] = []
     buffered = count = 0
-    loop = asyncio.get_running_loop()
     # The future of the thread call under way. Awaited shielded: a cancel must not
     # detach it from a thread still writing, or the cleanup below would race that thread
     # (and, once the thread renames, delete what is already the final file).
@@ -140,12 +141,12 @@ async def save_atomically(
                 if expected is not None and count > expected:
                     break
                 if buffered >= FLUSH_BYTES:
-                    work = loop.run_in_executor(None, temp.write, pending)
+                    work = files.run(temp.write, pending)
                     await asyncio.shield(work)
                     pending, buffered = [], 0
         if expected is not None and count != expected:
             raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
-        work = loop.run_in_executor(None, temp.finish, pending, durable)
+        work = files.run(temp.finish, pending, durable)
         await asyncio.shield(work)
         return Downloaded(count, temp.digest.hexdigest(), None if durable else temp.tmp)
     except BaseException:

@@ -21,6 +21,7 @@ from ..errors import RateLimitError, RunSignupError, ServerError, TransportError
 from ..pagination import ManyReport, RaceDay
 from . import _settings as S
 from ._commit import Committer
+from ._files import FileThreads
 from ._lock import DestinationLock
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from ._sync import FileSystems, file_systems
@@ -74,6 +75,7 @@ class _Harvest:
         sizes: tuple[str, ...],
         progress: Callable[[HarvestEvent], None] | None,
         file_systems: FileSystems | None,
+        files: FileThreads,
     ) -> None:
         self.client = client
         self.root = str(dest)  # absolute: harvest() resolves it
@@ -83,6 +85,7 @@ class _Harvest:
         # rename a batch at a time; without, each is fsynced and renamed by its worker.
         self.file_systems = file_systems
         self.committer = Committer(manifest, file_systems)
+        self.files = files
         self.sizes = sizes
         self.progress = progress
         self.stats = HarvestStats()
@@ -234,7 +237,9 @@ class _Harvest:
         while True:
             try:
                 durable = self.file_systems is None
-                return await save_atomically(self.client, url, path, durable=durable)
+                return await save_atomically(
+                    self.client, url, path, files=self.files, durable=durable
+                )
             except RunSignupError as exc:
                 if attempt >= S.FILE_ATTEMPTS or not _retryable(exc):
                     raise
@@ -275,6 +280,40 @@ class _Harvest:
             failures=tuple(s.failures),
             failures_total=s.failures_total,
         )
+
+    async def run(self, days: list[RaceDay], concurrency: int) -> HarvestSummary:
+        """List ``days`` and download what they hold; the summary of the run."""
+        manifest = self.manifest
+        run_id = manifest.start_run()
+        self.stats.race_days = len(days)
+        workers = self.client.download_concurrency
+        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
+        tasks = [asyncio.ensure_future(self.list_photos(days, concurrency, queue, workers))]
+        tasks += [asyncio.ensure_future(self.download_worker(queue)) for _ in range(workers)]
+        committing = asyncio.ensure_future(self.committer.run())
+        try:
+            pending = {*tasks, committing}  # the committer only ends by failing
+            while pending - {committing}:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if (error := task.exception()) is not None:
+                        raise error
+        except BaseException:
+            manifest.finish_run(run_id, "interrupted")
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()
+            # Each worker removes its temp file as it unwinds; wait for all of them.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            committing.cancel()
+            await asyncio.gather(committing, return_exceptions=True)
+            # What was downloaded, even in an interrupted run, is made durable and recorded.
+            self.committer.commit_now()
+        self.mark_race_days()
+        summary = self.summary()
+        manifest.finish_run(run_id, "ok" if summary.ok else "failures")
+        return summary
 
 
 def _intact(path: Path | str, nbytes: int | None) -> bool:
@@ -341,34 +380,6 @@ async def harvest(
                 )
                 for day in days
             ]
-        run_id = manifest.start_run()
-        job = _Harvest(client, root, manifest, chosen, progress, watched)
-        job.stats.race_days = len(days)
-        workers = client.download_concurrency
-        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
-        tasks = [asyncio.ensure_future(job.list_photos(days, concurrency, queue, workers))]
-        tasks += [asyncio.ensure_future(job.download_worker(queue)) for _ in range(workers)]
-        committing = asyncio.ensure_future(job.committer.run())
-        try:
-            pending = {*tasks, committing}  # the committer only ends by failing
-            while pending - {committing}:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if (error := task.exception()) is not None:
-                        raise error
-        except BaseException:
-            manifest.finish_run(run_id, "interrupted")
-            raise
-        finally:
-            for task in tasks:
-                task.cancel()
-            # Each worker removes its temp file as it unwinds; wait for all of them.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            committing.cancel()
-            await asyncio.gather(committing, return_exceptions=True)
-            # What was downloaded, even in an interrupted run, is made durable and recorded.
-            job.committer.commit_now()
-        job.mark_race_days()
-        summary = job.summary()
-        manifest.finish_run(run_id, "ok" if summary.ok else "failures")
-        return summary
+        async with FileThreads() as files:
+            job = _Harvest(client, root, manifest, chosen, progress, watched, files)
+            return await job.run(days, concurrency)
