@@ -202,3 +202,57 @@ async def photo_files(
                 )
                 files.append((image.image_url, path))
         return files
+
+
+@attrs.frozen
+class RateRun:
+    """What a rate-limited walk did, as the server counted it."""
+
+    seconds: float
+    requests: int  # answers the server gave, throttled ones included
+    throttled: int
+    failed_race_days: int
+
+    @property
+    def served(self) -> int:
+        return self.requests - self.throttled
+
+    @property
+    def served_per_second(self) -> float:
+        return self.served / self.seconds
+
+    @property
+    def throttled_share(self) -> float:
+        return self.throttled / self.requests if self.requests else 0.0
+
+
+def rate_run(
+    server: FakeServer,
+    *,
+    rate_limit: RateLimit,
+    concurrency: int,
+    num: int,
+    seconds: float | None = None,
+) -> RateRun:
+    """Walk every race day of the fake through ``iter_many`` with ``rate_limit``.
+
+    Stops after ``seconds`` when given (the walk is cut short; requests in flight are
+    cancelled and not counted as served). Race days that fail are skipped and counted.
+    """
+    info = server.info
+
+    async def walk() -> int:
+        async with client(info, rate_limit=rate_limit, max_concurrency=concurrency) as sdk:
+            deadline = None if seconds is None else time.monotonic() + seconds
+            async with sdk.photos.iter_many(
+                info.race_days, concurrency=concurrency, num=num, on_error="skip"
+            ) as photos:
+                async for _ in photos:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+            return len(photos.report.failures)
+
+    server.reset()
+    failed, wall, _ = timed(walk)
+    stats = server.stats()
+    return RateRun(wall, stats.requests, stats.throttled, failed)
