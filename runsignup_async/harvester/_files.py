@@ -75,7 +75,8 @@ class FileThreads:
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue ``fn(*args)``; the future completes with its result or its exception."""
-        assert self._loop is not None, "use FileThreads in `async with`"
+        if self._loop is None or not self._threads:
+            raise RuntimeError("FileThreads.run() outside `async with FileThreads()`")
         future: asyncio.Future[T] = self._loop.create_future()
         self._calls.put((future, fn, args))
         return future

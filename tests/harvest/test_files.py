@@ -76,9 +76,14 @@ def _file_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("runsignup-harvest-files-")]
 
 
-async def test_threads_stop_on_exit() -> None:
+async def test_threads_stop_on_exit_and_refuse_calls_outside() -> None:
     assert _file_threads() == []
-    async with FileThreads(count=2) as threads:
+    threads = FileThreads(count=2)
+    with pytest.raises(RuntimeError, match="outside"):
+        threads.run(int, "0")  # not started: would wait forever
+    async with threads:
         await threads.run(int, "0")
         assert len(_file_threads()) == 2
     assert _file_threads() == []
+    with pytest.raises(RuntimeError, match="outside"):
+        threads.run(int, "0")  # stopped: nobody would run it
