@@ -23,7 +23,6 @@ Elsewhere (macOS, Windows, older Linux) the harvest fsyncs each file before its 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import re
@@ -53,9 +52,11 @@ def load_syncfs(system: str = sys.platform, release: str | None = None) -> SyncF
     if version is None or version < SYNCFS_REPORTS_ERRORS_SINCE:
         return None
     try:
+        import ctypes  # not in every Python build: without it, fsync per file
+
         libc = ctypes.CDLL(None, use_errno=True)
         call = libc.syncfs
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return None
     call.argtypes = [ctypes.c_int]
     call.restype = ctypes.c_int

@@ -80,3 +80,8 @@ def test_file_systems_is_none_where_syncfs_is_not_trusted(
     monkeypatch.setattr(_sync, "load_syncfs", lambda: None)
     with file_systems() as watched:
         assert watched is None
+
+
+def test_no_ctypes_means_fsync_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # a Python built without it
+    assert load_syncfs("linux", "6.1.0") is None
