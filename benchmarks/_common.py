@@ -58,7 +58,7 @@ def _serve(
 ) -> None:
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
-    from runsignup_async.testing import FakeRunSignup, Throttle
+    from runsignup_async.testing import FakeRunSignup, Fault, Throttle
 
     if throttle is not None:
         options["throttle"] = Throttle(per_second=throttle[0], burst=throttle[1])
@@ -78,6 +78,10 @@ def _serve(
                     return
                 if command == "latency":
                     fake.latency = argument
+                elif command == "image_latency":
+                    fake.faults.clear()
+                    if argument:
+                        fake.faults.add(Fault.slow(argument), endpoint="images")
                 elif command == "reset":
                     fake.reset_stats()
                 conn.send(ServerStats(sum(fake.request_counts.values()), fake.throttled_count))
@@ -105,6 +109,10 @@ class FakeServer:
 
     def set_latency(self, seconds: float) -> ServerStats:
         return self._ask("latency", seconds)
+
+    def set_image_latency(self, seconds: float) -> ServerStats:
+        """Delay every image answer by ``seconds`` (an image host is rarely next door)."""
+        return self._ask("image_latency", seconds)
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 """Throughput: harvest of 100 race days x 100 photos (thumbnails) vs a hand-written loop.
 
-Run: ``python benchmarks/bench_harvest_throughput.py [--repeats 3]``. Issue 6.
+Run: ``python benchmarks/bench_harvest_throughput.py [--repeats 3] [--image-latency MS]``.
+Issue 6. ``--image-latency`` delays every image answer (0 by default, the set-up the
+target is checked in; S3's first byte takes tens of milliseconds).
 
 The fake runs in its own process on its own CPU (``_common.fake_server``), as S3 would
 be elsewhere in production; both sides run in this process on the other CPU, against the
@@ -108,13 +110,16 @@ def measure(run: Callable[[str], object]) -> tuple[object, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--image-latency", type=float, default=0.0, metavar="MS")
     args = parser.parse_args()
     with fake_server(seed=2, races=RACE_DAYS, photos_per_race_day=PHOTOS) as server:
         info = server.info
         files = asyncio.run(photo_files(info, info.race_days, SIZE, CONCURRENCY))
         n = len(files)
+        server.set_image_latency(args.image_latency / 1000)
         print(where(info))
-        print(f"{len(info.race_days)} race days, {n} {SIZE} images, concurrency {CONCURRENCY}")
+        print(f"{len(info.race_days)} race days, {n} {SIZE} images, concurrency {CONCURRENCY},"
+              f" image latency {args.image_latency:g} ms")  # fmt: skip
         print(f"baseline: plain aiohttp loop writing each file; {EXTRA}")
         runs: dict[str, list[tuple[float, float]]] = {"same": [], "flat": [], "harvest": []}
         summaries: list[HarvestSummary] = []
