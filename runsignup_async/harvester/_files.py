@@ -15,17 +15,13 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
+
+from . import _settings as S
 
 __all__ = ["FileThreads"]
 
 T = TypeVar("T")
-
-# A few threads, not one: a file create can wait on the journal, and the others go on.
-THREADS: Final = 2
-# Calls a thread runs before it reports, so that an early call's caller is not kept
-# waiting behind a long queue.
-BATCH: Final = 16
 
 _Call = tuple["asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -48,7 +44,7 @@ class FileThreads:
     call made has finished.
     """
 
-    def __init__(self, count: int = THREADS) -> None:
+    def __init__(self, count: int = S.FILE_THREADS) -> None:
         self._count = count
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -87,13 +83,14 @@ class FileThreads:
         while True:
             call = calls.get()
             outcomes: list[_Outcome] = []
-            while call is not None and len(outcomes) < BATCH:
+            most = S.FILE_CALLS_PER_REPORT
+            while call is not None and len(outcomes) < most:
                 future, fn, args = call
                 try:
                     outcomes.append((future, fn(*args), None))
                 except BaseException as error:  # handed to the awaiting coroutine
                     outcomes.append((future, None, error))
-                if len(outcomes) < BATCH:
+                if len(outcomes) < most:
                     try:
                         call = calls.get_nowait()
                     except queue.Empty:

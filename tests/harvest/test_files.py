@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from runsignup_async.harvester import _files
+from runsignup_async.harvester import _settings as settings
 from runsignup_async.harvester._files import FileThreads
 
 
@@ -41,7 +42,7 @@ async def test_calls_run_off_the_loop_in_the_given_number_of_threads() -> None:
 async def test_a_queue_longer_than_a_batch_is_reported_in_several(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_files, "BATCH", 4)
+    monkeypatch.setattr(settings, "FILE_CALLS_PER_REPORT", 4)
     release = threading.Event()
     reports: list[int] = []
     real_settle = _files._settle
