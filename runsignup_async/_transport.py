@@ -185,7 +185,10 @@ class _Stream:
         response, self._response = self._response, None
         if response is not None:
             # Back to the pool when read to the end; closed when left half-read.
-            await response.__aexit__(exc_type, exc, tb)
+            try:
+                await response.__aexit__(exc_type, exc, tb)
+            except _AIOHTTP_ERRORS as error:
+                raise _translate(error, "GET", self._url) from None
 
 
 def stream(
