@@ -12,7 +12,10 @@ CPU (user + kernel) per file, and each way's wall time over the plain flat loop'
 - tree + syncfs + rename: temporary files flushed with one syncfs per batch of 128, then
   renamed (what the harvest does on Linux >= 5.8; skipped where it cannot).
 
-Each of the last two also fsyncs the directories of a batch, as the harvest does.
+Each of the last two also fsyncs the directories of a batch, as the harvest does. No
+way's files are deleted before the last way ends: on ext4 without a journal, a file
+created within minutes of many deletions is much dearer (``bench_harvest_throughput``
+says why), and the ways after the first would pay for the first's.
 """
 
 from __future__ import annotations
@@ -81,14 +84,14 @@ def run(root: str, files: int, way: str) -> None:
         os.close(root_fd)
 
 
-def measure(files: int, way: str) -> tuple[float, float]:
+def measure(root: str, files: int, way: str) -> tuple[float, float]:
+    os.mkdir(root)
     os.sync()
     time.sleep(1.0)
-    with tempfile.TemporaryDirectory() as root:
-        before, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        run(root, files, way)
-        wall = time.perf_counter() - wall
-        after = resource.getrusage(resource.RUSAGE_SELF)
+    before, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    run(root, files, way)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return wall / files, cpu / files
 
@@ -101,7 +104,8 @@ def main() -> int:
     labels = {"flat": "flat", "tree": "tree", "fsync": "tree + fsync + rename",
               "syncfs": "tree + syncfs + rename"}  # fmt: skip
     print(f"{args.files} files of {SIZE // 1000} kB each way, in {tempfile.gettempdir()}")
-    results = {way: measure(args.files, way) for way in ways}
+    with tempfile.TemporaryDirectory() as scratch:
+        results = {way: measure(os.path.join(scratch, way), args.files, way) for way in ways}
     flat_wall = results["flat"][0]
     for way, (wall, cpu) in results.items():
         print(f"  {labels[way]:24s} wall {wall * 1e6:5.0f} us/file  cpu {cpu * 1e6:5.0f} us/file"

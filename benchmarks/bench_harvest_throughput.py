@@ -26,12 +26,21 @@ it durable (one syncfs per batch on Linux, else fsync), renames it into place, f
 the directory and records it in the SQLite manifest. Each run goes into a fresh
 directory after the disk has settled (``os.sync()`` and a pause, so one run's writeback
 is not billed to the next); the runs alternate and the best of each is compared.
+
+No run's files are deleted before the last run ends. On ext4 without a journal (this
+benchmark's machine), creating a file skips every inode of its block group deleted in
+the last minute (five, while that inode's block is still dirty): deleting one run's
+10,000 files made the next run's creates several times dearer (``perf`` put
+``recently_deleted`` under ``ext4_create`` at a third of the loop's CPU), so whichever
+ran first looked fastest. Files deleted on the same file system just before (a test
+run) slow every run alike; run the benchmark a few minutes after such work.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import sys
 import tempfile
@@ -101,10 +110,11 @@ def settle() -> None:
     time.sleep(SETTLE_SECONDS)
 
 
-def measure(run: Callable[[str], object]) -> tuple[object, float, float]:
+def measure(run: Callable[[str], object], dest: str) -> tuple[object, float, float]:
+    """Time ``run(dest)``; ``dest`` is new and stays until the benchmark ends (see above)."""
+    os.mkdir(dest)
     settle()
-    with tempfile.TemporaryDirectory() as dest:
-        return timed(lambda: run(dest))  # type: ignore[arg-type, return-value]
+    return timed(lambda: run(dest))  # type: ignore[arg-type, return-value]
 
 
 def main() -> int:
@@ -112,8 +122,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--image-latency", type=float, default=0.0, metavar="MS")
     args = parser.parse_args()
-    with fake_server(seed=2, races=RACE_DAYS, photos_per_race_day=PHOTOS) as server:
+    with (
+        fake_server(seed=2, races=RACE_DAYS, photos_per_race_day=PHOTOS) as server,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         info = server.info
+        dests = (os.path.join(scratch, str(n)) for n in itertools.count())
         files = asyncio.run(photo_files(info, info.race_days, SIZE, CONCURRENCY))
         n = len(files)
         server.set_image_latency(args.image_latency / 1000)
@@ -125,10 +139,12 @@ def main() -> int:
         summaries: list[HarvestSummary] = []
         for _ in range(args.repeats):
             for name, flat in (("same", False), ("flat", True)):
-                written, wall, cpu = measure(lambda d, f=flat: baseline(files, d, flat=f))
+                written, wall, cpu = measure(
+                    lambda d, f=flat: baseline(files, d, flat=f), next(dests)
+                )
                 assert written == n
                 runs[name].append((wall, cpu))
-            summary, wall, cpu = measure(lambda d: harvest_all(info, d))
+            summary, wall, cpu = measure(lambda d: harvest_all(info, d), next(dests))
             assert isinstance(summary, HarvestSummary)
             summaries.append(summary)
             runs["harvest"].append((wall, cpu))
