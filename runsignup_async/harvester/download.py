@@ -1,11 +1,14 @@
 """Streaming one image to disk atomically.
 
 The bytes go to a hidden temporary sibling of the final path (``layout.temp_sibling``).
-Every file system call runs in a worker thread, never on the event loop: creating a file
-alone can cost a millisecond of kernel time, and the loop has downloads to serve. Chunks
-are gathered up to ``FLUSH_BYTES`` and written in one thread call, so a small image
-costs a single call and memory stays bounded whatever the image size. Nothing is kept
-unless its length matched the server's Content-Length.
+Chunks are gathered up to ``FLUSH_BYTES`` and written in one worker-thread call, so
+memory stays bounded whatever the image size, and the event loop, which has downloads to
+serve, never waits on the disk. One exception: a small image (``INLINE_BYTES``, a
+thumbnail) that needs no fsync is created, written and closed on the event loop. That
+only copies a few pages into the page cache, which costs less than handing the call to a
+thread and back (the benchmark's harvest went from about 3,350 to 3,700 thumbnails a
+second); the flush to disk, the slow part, is still the committer's, in a thread.
+Nothing is kept unless its length matched the server's Content-Length.
 
 Then, by how the run makes files durable (``_sync``): either the file is fsynced and
 renamed to its final name in that same call (``durable=True``), or it is closed as it is
@@ -42,6 +45,8 @@ _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 # Bytes gathered in memory before a thread writes them: one call for a typical image,
 # a bounded buffer per download for a huge one.
 FLUSH_BYTES: Final = 1024 * 1024
+# Images up to this size that need no fsync are written on the event loop (see above).
+INLINE_BYTES: Final = 64 * 1024
 # Temporary file names: unique within the process by the counter, and from a random
 # start so that a killed run's leftovers are unlikely to be met (O_EXCL refuses them).
 _TOKEN_MASK: Final = (1 << 48) - 1
@@ -146,8 +151,11 @@ async def save_atomically(
                     pending, buffered = [], 0
         if expected is not None and count != expected:
             raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
-        work = files.run(temp.finish, pending, durable)
-        await asyncio.shield(work)
+        if durable or temp.fd is not None or buffered > INLINE_BYTES:
+            work = files.run(temp.finish, pending, durable)
+            await asyncio.shield(work)
+        else:
+            temp.finish(pending, durable)  # small, no fsync: on the loop (see above)
         return Downloaded(count, temp.digest.hexdigest(), None if durable else temp.tmp)
     except BaseException:
         if work is not None and not work.done():
