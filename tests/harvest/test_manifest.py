@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+
+import attrs
+import pytest
 
 from runsignup_async.harvester.manifest import Manifest
 from runsignup_async.models import Photo, PhotoImage
@@ -57,3 +62,38 @@ def test_high_water_only_moves_forward_and_survives_reopen(tmp_path: Path) -> No
         m.mark_race_day_done(1, 9, None)
     with Manifest.open(path) as m:
         assert m.high_water(1, 9) == ts
+
+
+@pytest.mark.parametrize(
+    ("url", "bibs", "sizes"),
+    [
+        ("https://s3/a.jpg?X-Amz-Expires=60&x=1", (1179, 42), ("original", "thumbnail")),
+        ('https://s3/"quoted"\\back\\slash.jpg', (), ("large",)),
+        (
+            "https://s3/caf\u00e9/\u65e5\u672c/\U0001f3c3.jpg",
+            (7,),
+            ("original", "large", "thumbnail"),
+        ),
+        ("https://s3/ctl\x00\x1f\t\n.jpg", (0, 10**12), ()),
+    ],
+)
+def test_json_columns_read_back_as_what_was_listed(
+    tmp_path: Path, url: str, bibs: tuple[int, ...], sizes: tuple[str, ...]
+) -> None:
+    images = {
+        size: PhotoImage(image_url=f"{url}#{size}", width=n + 1, height=2 * n + 3)
+        for n, size in enumerate(sizes)
+    }
+    photo = attrs.evolve(_photo(5, bibs), **{"original": None, **images})
+    with Manifest.open(tmp_path / "m.sqlite3") as m:
+        m.queue_photo(1, photo)
+    with sqlite3.connect(tmp_path / "m.sqlite3") as db:
+        stored_bibs, stored_sizes = db.execute("SELECT bibs, sizes FROM photos").fetchone()
+    assert json.loads(stored_bibs) == list(bibs)
+    assert json.loads(stored_sizes) == {
+        size: {"image_url": image.image_url, "width": image.width, "height": image.height}
+        for size, image in images.items()
+    }
+    assert list(json.loads(stored_sizes)) == [
+        s for s in ("original", "large", "thumbnail") if s in sizes
+    ]
