@@ -20,10 +20,11 @@ QUEUE_PER_WORKER: Final = 4
 FAILURES_KEPT: Final = 1000
 # Downloaded files made durable together (one syncfs per file system, one fsync per
 # directory touched) and then recorded done in one manifest transaction: every
-# COMMIT_BATCH files or COMMIT_INTERVAL seconds, whichever comes first. A crash loses at
-# most that many records: those files are downloaded again, never claimed without being
-# on disk.
-COMMIT_BATCH: Final = 128
+# COMMIT_BATCH files or COMMIT_INTERVAL seconds, whichever comes first. A crash loses the
+# records of the batches not yet committed (COMMIT_BACKLOG + 1 at most): those files are
+# downloaded again, never claimed without being on disk. 512 rather than 128: a quarter
+# of the manifest transactions and fewer directory fsyncs, +4% on the harvest benchmark.
+COMMIT_BATCH: Final = 512
 COMMIT_INTERVAL: Final = 0.25
 # Batches' worth of staged files (written, not yet on disk) before downloads wait for
 # the disk: bounds the temporary files a slow disk lets pile up.
