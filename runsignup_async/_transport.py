@@ -8,13 +8,15 @@ fact only it can know: whether the request could have reached the server
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._protocol import Request
 from ._redact import redact_url
@@ -119,6 +121,21 @@ class Download:
 
 
 CHUNK_SIZE = 256 * 1024
+# What an already-encoded URL may hold: RFC 3986's unreserved and reserved characters,
+# and '%' escapes.
+_ENCODED_URL: Final = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def exact_url(url: str) -> str | URL:
+    """``url`` for aiohttp to send byte for byte, when it is already encoded.
+
+    Given a str, aiohttp re-encodes it: ``%2F`` becomes ``/`` and ``%7E`` ``~`` in the
+    query, lowercase escapes become uppercase. A signed image URL (CloudFront, GCS, some
+    S3 set-ups) signs the query as written, so the re-encoded one is refused with a 403
+    (aiohttp#7222, #4307). A URL with characters that must be escaped (a space, non-ASCII)
+    is left to aiohttp to encode.
+    """
+    return URL(url, encoded=True) if _ENCODED_URL.fullmatch(url) else url
 
 
 class _Chunks:
@@ -165,7 +182,7 @@ class _Stream:
 
     async def __aenter__(self) -> Download:
         try:
-            response = await self._session.get(self._url, **_timeout(self._timeout))
+            response = await self._session.get(exact_url(self._url), **_timeout(self._timeout))
         except _AIOHTTP_ERRORS as exc:
             raise _translate(exc, "GET", self._url) from None
         self._response = response

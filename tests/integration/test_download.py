@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 
@@ -95,3 +96,51 @@ async def test_leaving_a_download_early_frees_its_slot(
                 break
     async with client.download(url) as got:
         assert len(b"".join([c async for c in got.chunks])) == got.content_length
+
+
+async def _request_target_of(client: Client, path: str) -> str:
+    """Download ``http://127.0.0.1:<port><path>``; the request-target that arrived."""
+    targets: list[str] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        targets.append(head.split(b" ", 2)[1].decode("ascii"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        async with client.download(f"http://127.0.0.1:{port}{path}") as got:
+            assert b"".join([c async for c in got.chunks]) == b"abc"
+    assert len(targets) == 1
+    return targets[0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # CloudFront / GCS style signatures sign the query as written: %2F, %7E, %2B and
+        # lowercase escapes must arrive untouched, or the image host answers 403.
+        "/i.jpg?X-Amz-Credential=AKIA1%2F20261123%2Fs3%2Faws4_request&X-Amz-Signature=ab",
+        "/i.jpg?Policy=eyJ%7E&Signature=ab%2Bcd%3D%3D&Key-Pair-Id=K1",
+        "/p%2Fq/caf%c3%a9.jpg?x=%7e",
+    ],
+)
+async def test_an_encoded_image_url_is_sent_exactly_as_given(
+    fake: FakeRunSignup, client_for: Callable[..., Client], path: str
+) -> None:
+    client = client_for(fake.v2_auth())
+    assert await _request_target_of(client, path) == path
+
+
+@pytest.mark.parametrize(
+    ("path", "sent"),
+    [("/a b.jpg", "/a%20b.jpg"), ("/caf\u00e9.jpg?q=\u00e9", "/caf%C3%A9.jpg?q=%C3%A9")],
+)
+async def test_an_image_url_with_characters_to_escape_is_escaped(
+    fake: FakeRunSignup, client_for: Callable[..., Client], path: str, sent: str
+) -> None:
+    client = client_for(fake.v2_auth())
+    assert await _request_target_of(client, path) == sent
