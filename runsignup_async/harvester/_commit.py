@@ -87,7 +87,8 @@ class Committer:
         self._add(os.path.dirname(final), row)
         if len(self._rows) >= self.batch * S.COMMIT_BACKLOG:
             self._room.clear()
-        await self._room.wait()
+        if not self._room.is_set():
+            await self._room.wait()
 
     def _add(self, directory: str, row: DoneRow) -> None:
         self._dirs.add(directory)

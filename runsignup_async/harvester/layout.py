@@ -112,7 +112,7 @@ class Layout:
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size!r}")
         name = f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}"
-        return os.path.join(self.directory(race_id, race_event_days_id, album_id), name)
+        return f"{self.directory(race_id, race_event_days_id, album_id)}{os.sep}{name}"
 
 
 def temp_path(final: Path, token: str) -> Path:
@@ -122,8 +122,8 @@ def temp_path(final: Path, token: str) -> Path:
 
 def temp_sibling(final: str, token: str) -> str:
     """``temp_path`` of a path given as a string (no Path objects on the hot path)."""
-    head, name = os.path.split(final)
-    return os.path.join(head, f".{name}.{token}.part")
+    head, sep, name = final.rpartition(os.sep)
+    return f"{head}{sep}.{name}.{token}.part"
 
 
 def is_temp_name(name: str) -> bool:

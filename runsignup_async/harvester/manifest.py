@@ -112,10 +112,12 @@ def _bibs_json(bibs: tuple[int, ...]) -> str:
 def _sizes_json(photo: Photo) -> str:
     """``{"original":{"image_url":...,"width":...,"height":...},...}``, sizes offered only."""
     return "{%s}" % ",".join(  # noqa: UP031 (f-string braces would hide the JSON's)
-        f'"{name}":{{"image_url":{_quote(image.image_url)},'
-        f'"width":{int(image.width)},"height":{int(image.height)}}}'
-        for name in _SIZES
-        if (image := getattr(photo, name)) is not None
+        [
+            f'"{name}":{{"image_url":{_quote(image.image_url)},'
+            f'"width":{int(image.width)},"height":{int(image.height)}}}'
+            for name in _SIZES
+            if (image := getattr(photo, name)) is not None
+        ]
     )
 
 
