@@ -9,16 +9,12 @@ be elsewhere in production; both sides run in this process on the other CPU, aga
 same server, the same URLs and the same download concurrency.
 
 The hand-written loop downloads the URLs with plain aiohttp and writes each to a file,
-nothing more. It runs two ways, and both are printed:
-
-- **same files**: each image to the path the harvest gives it,
-  ``race/day/album/photo-size.jpg`` (the layout issue 6 prescribes), making each
-  directory as it first meets it. This is the target's baseline: the same URLs saved
-  as the same files, so the ratio is what the SDK adds, not what the layout costs.
-- **flat**: every image into one directory, for reference. On ext4 a file in a new
-  directory costs about twice the kernel time of one in a directory already in use
-  (inodes of new directories are spread over the disk), so this loop is faster than
-  any that writes the prescribed tree.
+nothing more. It runs two ways: **same files**, each image to the path the harvest
+gives it (``race/day/album/photo-size.jpg``), making each directory as it first meets
+it; and **flat**, every image into one directory. Both are printed, and the target is
+checked against the faster of the two: the issue's loop saves the same URLs, and where
+it saves them is not the SDK's to choose. (The two run within noise of each other: see
+below for why an earlier version of this benchmark found the tree layout dearer.)
 
 The harvest also lists every race day through the API, and for each image writes a temp
 file beside its final path, checks its length against Content-Length, hashes it, makes
@@ -158,10 +154,10 @@ def main() -> int:
         wall, cpu = best[name]
         print(f"{label:20s} {n} files in {wall:.2f} s ({n / wall:.0f} files/s),"
               f" client CPU {cpu * 1e6 / n:.0f} us/file")  # fmt: skip
-    ratio = best["same"][0] / best["harvest"][0]
-    flat_ratio = best["flat"][0] / best["harvest"][0]
-    print(f"ratio to the loop writing the same files {ratio:.2f} (target >= {TARGET});"
-          f" to the loop writing one directory {flat_ratio:.2f}")  # fmt: skip
+    ratios = {name: best[name][0] / best["harvest"][0] for name in ("same", "flat")}
+    ratio = min(ratios.values())  # against the faster loop
+    print(f"harvest / loop: {ratios['same']:.2f} (same files), {ratios['flat']:.2f}"
+          f" (one directory); against the faster: {ratio:.2f}, target >= {TARGET}")  # fmt: skip
     return verdict(
         [
             ("every harvest ok, every image downloaded",
