@@ -1,12 +1,13 @@
 """The harvest's file threads: blocking file calls off the event loop, results in batches.
 
 A ``ThreadPoolExecutor`` wakes an idle thread for every call and the event loop for
-every result (a write to its self-pipe each time), and a harvest makes one call per
-image: on the benchmark those hand-offs cost the loop about as much as the harvest's own
-bookkeeping. Here the calls go into one queue; a thread that finds more waiting when it
-finishes one runs them too, and hands the loop everything it finished in one
-``call_soon_threadsafe``. Under load the threads never sleep, so nothing is woken per
-call, and the loop is woken once per batch.
+every result (a write to its self-pipe each time), and a harvest makes a call or more
+per image it does not write on the loop (``download``: anything fsynced or large): those
+hand-offs cost the loop about as much as the harvest's own bookkeeping. Here the calls
+go into one queue; a thread that finds more waiting when it finishes one runs them too,
+and hands the loop everything it finished in one ``call_soon_threadsafe``. Under load
+the threads never sleep, so nothing is woken per call, and the loop is woken once per
+batch.
 """
 
 from __future__ import annotations
