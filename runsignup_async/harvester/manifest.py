@@ -25,12 +25,12 @@ from typing import Any, Final
 import attrs
 
 from ..models import Photo
+from .layout import SIZES
 
 __all__ = ["BibHit", "FileRecord", "Manifest"]
 
 # JSON string literal of a str (json's C implementation where there is one).
 _quote: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii
-_SIZES: Final = ("original", "large", "thumbnail")
 # Pages the write-ahead log may hold before a commit copies it into the database (and
 # fsyncs both, holding the event loop): fewer, larger checkpoints than SQLite's 1,000.
 WAL_CHECKPOINT_PAGES: Final = 10_000
@@ -103,8 +103,8 @@ _UPSERT_FILE: Final = (
 
 
 # The two JSON columns are spelled here rather than by json.dumps: a harvest writes them
-# for every photo listed, and json's encoder took 4 us a photo of the event loop's time
-# where these take 1. Same text as json.dumps(..., separators=(",", ":")).
+# for every photo listed, and json's encoder took 4.1 us a photo of the event loop's time
+# where these take 2.5. Same text as json.dumps(..., separators=(",", ":")).
 def _bibs_json(bibs: tuple[int, ...]) -> str:
     return f"[{','.join(map(str, bibs))}]"
 
@@ -115,7 +115,7 @@ def _sizes_json(photo: Photo) -> str:
         [
             f'"{name}":{{"image_url":{_quote(image.image_url)},'
             f'"width":{int(image.width)},"height":{int(image.height)}}}'
-            for name in _SIZES
+            for name in SIZES
             if (image := getattr(photo, name)) is not None
         ]
     )
