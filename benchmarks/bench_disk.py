@@ -9,8 +9,9 @@ CPU (user + kernel) per file, and each way's wall time over the plain flat loop'
 - flat: create, write, close, all in one directory (the flat benchmark loop);
 - tree: the same in ``race/day/album`` directories of 20 files (issue 6's layout);
 - tree + fsync + rename: a temporary file fsynced and renamed into place, per file;
-- tree + syncfs + rename: temporary files flushed with one syncfs per batch of 128, then
-  renamed (what the harvest does on Linux >= 5.8; skipped where it cannot).
+- tree + syncfs + rename: temporary files flushed with one syncfs per batch (the
+  harvest's ``COMMIT_BATCH``), then renamed (what the harvest does on Linux >= 5.8;
+  skipped where it cannot).
 
 Each of the last two also fsyncs the directories of a batch, as the harvest does. No
 way's files are deleted before the last way ends: on ext4 without a journal, a file
@@ -28,10 +29,11 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from runsignup_async.harvester._settings import COMMIT_BATCH
 from runsignup_async.harvester._sync import fsync_dirs, load_syncfs
 
 SIZE = 12_000
-BATCH = 128
+BATCH = COMMIT_BATCH  # as the harvest batches
 PER_DIRECTORY = 20
 
 Write = Callable[[str, int, bytes], None]
