@@ -4,10 +4,12 @@ The bytes go to a hidden temporary sibling of the final path (``layout.temp_sibl
 Chunks are gathered up to ``FLUSH_BYTES`` and written in one worker-thread call, so
 memory stays bounded whatever the image size, and the event loop, which has downloads to
 serve, never waits on the disk. One exception: a small image (``INLINE_BYTES``, a
-thumbnail) that needs no fsync is created, written and closed on the event loop. That
-only copies a few pages into the page cache, which costs less than handing the call to a
-thread and back (the benchmark's harvest went from about 3,350 to 3,700 thumbnails a
-second); the flush to disk, the slow part, is still the committer's, in a thread.
+thumbnail) that needs no fsync is created, written and closed on the event loop when
+the caller's ``inline()`` allows it. That only copies a few pages into the page cache,
+which costs less than handing the call to a thread and back (the benchmark's harvest
+went from about 3,350 to 3,700 thumbnails a second); the flush to disk, the slow part,
+is still the committer's, in a thread, and the harvest allows it only while no flush
+is under way (``Committer.idle``), when a create does not wait behind one.
 Nothing is kept unless its length matched the server's Content-Length.
 
 Then, by how the run makes files durable (``_sync``): either the file is fsynced and
@@ -26,6 +28,7 @@ import hashlib
 import itertools
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -119,15 +122,26 @@ class _TempFile:
             os.unlink(self.tmp)
 
 
+def _never() -> bool:
+    return False
+
+
 async def save_atomically(
-    client: Client, url: str, final: str, *, files: FileThreads, durable: bool = True
+    client: Client,
+    url: str,
+    final: str,
+    *,
+    files: FileThreads,
+    durable: bool = True,
+    inline: Callable[[], bool] = _never,
 ) -> Downloaded:
     """Download ``url`` to ``final``; the file appears under that name complete or not at all.
 
     ``durable``: on return the file is fsynced and renamed, but the rename is durable
     only once the caller has fsynced the directory. Otherwise the file is complete at
     ``Downloaded.temp``, not yet flushed, for the caller to sync and rename. The file
-    calls run in ``files``.
+    calls run in ``files``; ``inline``, asked once a small image that needs no fsync has
+    arrived, says whether it may be written on the event loop instead.
     """
     temp = _TempFile(final)
     pending: list[bytes] = []
@@ -151,7 +165,7 @@ async def save_atomically(
                     pending, buffered = [], 0
         if expected is not None and count != expected:
             raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
-        if durable or temp.fd is not None or buffered > INLINE_BYTES:
+        if durable or temp.fd is not None or buffered > INLINE_BYTES or not inline():
             work = files.run(temp.finish, pending, durable)
             await asyncio.shield(work)
         else:

@@ -238,7 +238,12 @@ class _Harvest:
             try:
                 durable = self.file_systems is None
                 return await save_atomically(
-                    self.client, url, path, files=self.files, durable=durable
+                    self.client,
+                    url,
+                    path,
+                    files=self.files,
+                    durable=durable,
+                    inline=self.committer.idle,
                 )
             except RunSignupError as exc:
                 if attempt >= S.FILE_ATTEMPTS or not _retryable(exc):

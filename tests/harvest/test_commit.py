@@ -255,3 +255,35 @@ async def test_staged_downloads_wait_while_the_backlog_is_full(
         assert sorted(_done_rows(tmp_path)) == ["1.jpg", "2.jpg"]
     finally:
         file_systems.close()
+
+
+async def test_idle_only_while_no_batch_is_being_made_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The harvest writes small files on the event loop only while the committer is idle:
+    # a create can wait behind a batch's syncfs, and must not hold the loop then.
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_fsync_dirs(directories: Iterable[str]) -> None:
+        started.set()
+        release.wait(5)
+
+    monkeypatch.setattr(sync_module, "fsync_dirs", slow_fsync_dirs)
+    (tmp_path / "a").mkdir()
+    with Manifest.open(tmp_path / MANIFEST_NAME) as manifest:
+        committer = commit_module.Committer(manifest, batch=1, interval=60)
+        assert committer.idle()
+        committer.renamed(str(tmp_path / "a"), _row(3, "a/3.jpg"))
+        task = asyncio.ensure_future(committer.run())
+        await asyncio.to_thread(started.wait, 5)
+        assert not committer.idle()
+        release.set()
+        for _ in range(500):
+            if committer.pending == 0 and _done_rows(tmp_path) == ["a/3.jpg"]:
+                break
+            await asyncio.sleep(0.01)
+        assert committer.idle() and _done_rows(tmp_path) == ["a/3.jpg"]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert committer.idle()

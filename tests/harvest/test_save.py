@@ -1,8 +1,8 @@
 """``save_atomically``: where each image is written, and what is left when it fails.
 
-A small image that needs no fsync is written on the event loop; anything larger, or
-anything to be fsynced, goes through the file threads. Both ways, nothing but a whole
-file is left under any name.
+A small image that needs no fsync is written on the event loop when the caller allows
+it; anything larger, or anything to be fsynced, goes through the file threads. Both
+ways, nothing but a whole file is left under any name.
 """
 
 from __future__ import annotations
@@ -48,13 +48,18 @@ def _photo(fake: FakeRunSignup) -> int:
 
 
 async def _save(
-    fake: FakeRunSignup, dest: Path, size: str, *, durable: bool
+    fake: FakeRunSignup, dest: Path, size: str, *, durable: bool, inline: bool = True
 ) -> tuple[Any, list[str], Path, int]:
     photo_id = _photo(fake)
     final = dest / f"{photo_id}-{size}.jpg"
     async with fast_client(fake) as client, CountingThreads() as threads:
         got = await save_atomically(
-            client, fake.image_url(photo_id, size), str(final), files=threads, durable=durable
+            client,
+            fake.image_url(photo_id, size),
+            str(final),
+            files=threads,
+            durable=durable,
+            inline=lambda: inline,
         )
     return got, threads.calls, final, photo_id
 
@@ -70,6 +75,18 @@ async def test_a_small_staged_image_is_written_without_a_thread_call(
     # Staged: whole under its temporary name, for the committer to flush and rename.
     assert _bytes(got.temp) == want
     assert got.nbytes == len(want) and not final.exists()
+
+
+@pytest.mark.runsignup_fake(seed=1, races=1, photos_per_race_day=1)
+async def test_a_small_staged_image_goes_to_a_thread_when_inline_says_no(
+    runsignup_fake: FakeRunSignup, tmp_path: Path
+) -> None:
+    # What the harvest says while a batch is being flushed (Committer.idle).
+    got, calls, _, photo_id = await _save(
+        runsignup_fake, tmp_path, "thumbnail", durable=False, inline=False
+    )
+    assert calls == ["finish"]
+    assert _bytes(got.temp) == runsignup_fake.image_bytes(photo_id, "thumbnail")
 
 
 @pytest.mark.runsignup_fake(seed=1, races=1, photos_per_race_day=1)
