@@ -172,31 +172,48 @@ def _no_syncfs(fd: int) -> None:
     os.fstat(fd)  # a real descriptor, still open
 
 
+class HeldFsync:
+    """Stands in for ``fsync_dirs``: holds a batch mid-flush until ``release`` is set,
+    then succeeds, or fails when ``fails`` is set."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.fails = False
+
+    def __call__(self, directories: Iterable[str]) -> None:
+        self.started.set()
+        self.release.wait(5)
+        if self.fails:
+            raise OSError(errno.EIO, "directory fsync failed")
+
+    async def wait_started(self) -> None:
+        await asyncio.to_thread(self.started.wait, 5)
+
+
+@pytest.fixture
+def held_fsync(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> HeldFsync:
+    held = HeldFsync()
+    monkeypatch.setattr(sync_module, "fsync_dirs", held)
+    (tmp_path / "a").mkdir()
+    return held
+
+
 @pytest.mark.parametrize("fails", [False, True], ids=["completes", "fails"])
 async def test_a_batch_caught_mid_flush_by_the_end_of_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+    tmp_path: Path, held_fsync: HeldFsync, fails: bool
 ) -> None:
     # Every harvest ends by cancelling the committer task; when that lands while a
     # batch is made durable in its thread, the thread finishes and the batch is
     # recorded, or its failure surfaces where the run ends: never dropped unseen.
-    started = threading.Event()
-    release = threading.Event()
-
-    def slow_fsync_dirs(directories: Iterable[str]) -> None:
-        started.set()
-        release.wait(5)
-        if fails:
-            raise OSError(errno.EIO, "directory fsync failed")
-
-    monkeypatch.setattr(sync_module, "fsync_dirs", slow_fsync_dirs)
-    (tmp_path / "a").mkdir()
+    held_fsync.fails = fails
     with Manifest.open(tmp_path / MANIFEST_NAME) as manifest:
         committer = commit_module.Committer(manifest, batch=1, interval=60)
         committer.renamed(str(tmp_path / "a"), _row(3, "a/3.jpg"))
         task = asyncio.ensure_future(committer.run())
-        await asyncio.to_thread(started.wait, 5)
+        await held_fsync.wait_started()
         task.cancel()
-        release.set()
+        held_fsync.release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert committer.pending == 0
@@ -258,27 +275,18 @@ async def test_staged_downloads_wait_while_the_backlog_is_full(
 
 
 async def test_idle_only_while_no_batch_is_being_made_durable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, held_fsync: HeldFsync
 ) -> None:
     # The harvest writes small files on the event loop only while the committer is idle:
     # a create can wait behind a batch's syncfs, and must not hold the loop then.
-    started = threading.Event()
-    release = threading.Event()
-
-    def slow_fsync_dirs(directories: Iterable[str]) -> None:
-        started.set()
-        release.wait(5)
-
-    monkeypatch.setattr(sync_module, "fsync_dirs", slow_fsync_dirs)
-    (tmp_path / "a").mkdir()
     with Manifest.open(tmp_path / MANIFEST_NAME) as manifest:
         committer = commit_module.Committer(manifest, batch=1, interval=60)
         assert committer.idle()
         committer.renamed(str(tmp_path / "a"), _row(3, "a/3.jpg"))
         task = asyncio.ensure_future(committer.run())
-        await asyncio.to_thread(started.wait, 5)
+        await held_fsync.wait_started()
         assert not committer.idle()
-        release.set()
+        held_fsync.release.set()
         for _ in range(500):
             if committer.pending == 0 and _done_rows(tmp_path) == ["a/3.jpg"]:
                 break
