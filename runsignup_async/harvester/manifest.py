@@ -153,7 +153,9 @@ class Manifest:
         self._conn = conn
         self.path = path
         self._photos: list[tuple[Any, ...]] = []
-        self._bibs: list[tuple[int, int, int, int]] = []
+        # Per photo, the bibs of its latest listing: a photo queued twice before a flush
+        # (retagged in between) is indexed under its new bibs only.
+        self._bibs: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._files: list[tuple[Any, ...]] = []
 
     @classmethod
@@ -202,7 +204,7 @@ class Manifest:
                 time.time(),
             )
         )
-        self._bibs.extend((bib, *key) for bib in photo.bibs)
+        self._bibs[key] = photo.bibs
 
     def has_files(self, race_id: int, race_event_days_id: int) -> bool:
         """Whether any file of that race day was ever recorded."""
@@ -254,7 +256,7 @@ class Manifest:
         if not self._photos and not self._files:
             return
         photos, bibs, files = self._photos, self._bibs, self._files
-        self._photos, self._bibs, self._files = [], [], []
+        self._photos, self._bibs, self._files = [], {}, []
         conn = self._conn
         conn.execute("BEGIN")
         try:
@@ -262,9 +264,12 @@ class Manifest:
             # Bibs get tagged after upload, so the index follows the latest listing.
             conn.executemany(
                 "DELETE FROM bibs WHERE race_id=? AND race_event_days_id=? AND photo_id=?",
-                [row[:3] for row in photos],
+                list(bibs),
             )
-            conn.executemany("INSERT OR IGNORE INTO bibs VALUES (?, ?, ?, ?)", bibs)
+            conn.executemany(
+                "INSERT OR IGNORE INTO bibs VALUES (?, ?, ?, ?)",
+                [(bib, *key) for key, numbers in bibs.items() for bib in numbers],
+            )
             conn.executemany(_UPSERT_FILE, files)
             conn.execute("COMMIT")
         except BaseException:

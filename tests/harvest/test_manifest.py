@@ -97,3 +97,18 @@ def test_json_columns_read_back_as_what_was_listed(
     assert list(json.loads(stored_sizes)) == [
         s for s in ("original", "large", "thumbnail") if s in sizes
     ]
+
+
+def test_a_photo_retagged_between_listings_is_indexed_under_its_latest_bibs(
+    tmp_path: Path,
+) -> None:
+    with Manifest.open(tmp_path / "m.sqlite3") as m:
+        # Listed twice before one flush, then once more after it.
+        m.queue_photo(1, _photo(5, (1179, 42)))
+        m.queue_photo(1, _photo(5, (7,)))
+        m.flush()
+        assert [h.photo_id for h in m.photos_by_bib(7)] == [5]
+        assert m.photos_by_bib(1179) == [] and m.photos_by_bib(42) == []
+        m.queue_photo(1, _photo(5, (8,)))
+        m.flush()
+        assert m.photos_by_bib(7) == [] and [h.photo_id for h in m.photos_by_bib(8)] == [5]
