@@ -321,7 +321,7 @@ class _Harvest:
         return summary
 
 
-def _intact(path: Path | str, nbytes: int | None) -> bool:
+def _intact(path: str, nbytes: int | None) -> bool:
     try:
         return nbytes is not None and os.stat(path).st_size == nbytes
     except OSError:
