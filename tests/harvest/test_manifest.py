@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -112,3 +113,50 @@ def test_a_photo_retagged_between_listings_is_indexed_under_its_latest_bibs(
         m.queue_photo(1, _photo(5, (8,)))
         m.flush()
         assert m.photos_by_bib(7) == [] and [h.photo_id for h in m.photos_by_bib(8)] == [5]
+
+
+def _changes(m: Manifest, work: Callable[[], None]) -> int:
+    """Rows written by ``work``, trigger writes included (sqlite3_total_changes)."""
+    before = m._conn.total_changes
+    work()
+    return m._conn.total_changes - before
+
+
+def test_the_bib_index_is_rewritten_only_when_a_listing_changes_the_bibs(
+    tmp_path: Path,
+) -> None:
+    with Manifest.open(tmp_path / "m.sqlite3") as m:
+        m.queue_photo(1, _photo(5, (1179, 42)))
+        assert _changes(m, m.flush) == 3  # the photo and its two bibs
+        m.queue_photo(1, _photo(5, (1179, 42)))  # listed again, same bibs
+        assert _changes(m, m.flush) == 1  # the photo row only
+        assert sorted((h.bib, h.photo_id) for h in m.bib_index()) == [(42, 5), (1179, 5)]
+        m.queue_photo(1, _photo(5, (7, 7)))  # retagged; a repeated bib is indexed once
+        assert _changes(m, m.flush) == 1 + 2 + 1
+        assert [(h.bib, h.photo_id) for h in m.bib_index()] == [(7, 5)]
+
+
+def test_the_bib_index_follows_photos_written_by_plain_sql(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    Manifest.open(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO photos VALUES (1, 9, 5, 'reg-9', '[1179,42]', 0, NULL, '{}', 0)")
+        db.execute("UPDATE photos SET bibs='[8]' WHERE photo_id=5")
+    with Manifest.open(path, create=False) as m:
+        assert [(h.bib, h.photo_id) for h in m.bib_index()] == [(8, 5)]
+
+
+def test_a_manifest_made_before_the_bib_triggers_keeps_its_index_right(
+    tmp_path: Path,
+) -> None:
+    # The layout of earlier development builds: bibs written by the harvest itself.
+    path = tmp_path / "m.sqlite3"
+    with Manifest.open(path) as m:
+        m.queue_photo(1, _photo(5, (1179,)))
+    with sqlite3.connect(path) as db:
+        db.executescript("DROP TRIGGER bibs_of_new_photo; DROP TRIGGER bibs_of_retagged_photo;")
+    with Manifest.open(path) as m:
+        assert [h.bib for h in m.bib_index()] == [1179]
+        m.queue_photo(1, _photo(5, (7,)))
+        m.flush()
+        assert [h.bib for h in m.bib_index()] == [7]
