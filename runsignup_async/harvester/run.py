@@ -78,8 +78,10 @@ class _Harvest:
         files: FileThreads,
     ) -> None:
         self.client = client
-        self.root = str(dest)  # absolute: harvest() resolves it
         self.layout = Layout(dest)
+        # Every photo path starts with it: the layout's, normalised (a ``..`` in ``dest``
+        # would otherwise make the manifest's relative paths wrong).
+        self.root = self.layout.root
         self.manifest = manifest
         # With file systems to syncfs, files are staged for the committer to flush and
         # rename a batch at a time; without, each is fsynced and renamed by its worker.
@@ -329,7 +331,8 @@ def _intact(path: str, nbytes: int | None) -> bool:
 
 
 def _make_dest(dest: str | os.PathLike[str]) -> Path:
-    # Absolute, so that every photo path starts with it (see _Harvest.root).
+    # Absolute: the lock and the manifest do not depend on the working directory (the
+    # photo paths come from Layout, which also normalises it).
     root = Path(dest).absolute()
     os.makedirs(root, exist_ok=True)
     return root

@@ -176,3 +176,19 @@ async def test_bad_sizes_are_refused_before_any_request(tmp_path: Path) -> None:
     async with Client() as client:
         with pytest.raises(ValidationError, match="sizes"):
             await harvest(client, [(1, 2)], tmp_path, sizes=("huge",))
+
+
+@pytest.mark.runsignup_fake(seed=5, races=2, photos_per_race_day=5)
+async def test_a_destination_spelled_with_dot_dot_records_true_relative_paths(
+    runsignup_fake: FakeRunSignup, tmp_path: Path
+) -> None:
+    fake = runsignup_fake
+    (tmp_path / "elsewhere").mkdir()
+    dest = tmp_path / "elsewhere" / ".." / "photos"
+    async with fast_client(fake) as client:
+        summary = await harvest(client, fake.race_days(), dest)
+    assert summary.ok and summary.files_downloaded == 10
+    with sqlite3.connect(tmp_path / "photos" / MANIFEST_NAME) as db:
+        paths = [row[0] for row in db.execute("SELECT path FROM files")]
+    assert len(paths) == 10
+    assert all(re.match(FINAL, rel) and (tmp_path / "photos" / rel).is_file() for rel in paths)
