@@ -4,6 +4,7 @@ Everything a user needs is importable from here; the modules behind it are priva
 """
 
 from ._client import Client, RequestEvent, ResponseEvent
+from ._pagination import ManyReport, PagePosition, PhotoIterator, RaceDay, RaceDayIterator
 from ._ratelimit import RateLimit
 from ._retry import RetryPolicy
 from ._transport import Download
@@ -19,8 +20,11 @@ from .auth import (
 from .endpoints import Activities, Photos, Races, Teams
 from .errors import (
     APIError,
+    APITimeoutError,
     AuthenticationError,
     ClientClosedError,
+    DestinationBusyError,
+    DownloadError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -28,7 +32,6 @@ from .errors import (
     ResponseDecodeError,
     RunSignupError,
     ServerError,
-    TimeoutError,
     TransportError,
     ValidationError,
 )
@@ -46,12 +49,12 @@ from .models import (
     RaceResult,
     TeamType,
 )
-from .pagination import ManyReport, PagePosition, PhotoIterator, RaceDay, RaceDayIterator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "APITimeoutError",
     "Activities",
     "Activity",
     "Address",
@@ -62,7 +65,9 @@ __all__ = [
     "BearerAuth",
     "Client",
     "ClientClosedError",
+    "DestinationBusyError",
     "Download",
+    "DownloadError",
     "Event",
     "HarvestEvent",
     "HarvestSummary",
@@ -95,7 +100,6 @@ __all__ = [
     "TeamType",
     "Teams",
     "TempKeyAuth",
-    "TimeoutError",
     "TransportError",
     "V2KeyAuth",
     "ValidationError",

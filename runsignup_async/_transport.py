@@ -20,7 +20,7 @@ from yarl import URL
 
 from ._protocol import Request
 from ._redact import redact_url
-from .errors import TimeoutError, TransportError
+from .errors import APITimeoutError, TransportError
 
 __all__ = ["RawResponse", "send", "stream"]
 
@@ -48,7 +48,7 @@ def _translate(exc: BaseException, method: str, url: str) -> TransportError:
     shown = redact_url(url)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         # The connection never opened: nothing was sent.
-        return TimeoutError(
+        return APITimeoutError(
             f"timed out connecting: {exc}", method=method, url=shown, request_sent=False
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -59,7 +59,7 @@ def _translate(exc: BaseException, method: str, url: str) -> TransportError:
             request_sent=False,
         )
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's read timeouts and the total timeout
-        return TimeoutError("timed out", method=method, url=shown)
+        return APITimeoutError("timed out", method=method, url=shown)
     if isinstance(exc, aiohttp.ClientPayloadError):
         return TransportError("the answer was cut off before its end", method=method, url=shown)
     if isinstance(exc, aiohttp.ServerDisconnectedError):

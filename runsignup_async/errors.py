@@ -13,8 +13,10 @@ The tree::
     │   ├── RateLimitError              code 14; HTTP 429 (carries retry_after)
     │   └── ServerError                 code 5; HTTP 5xx and 408
     ├── TransportError                  the request or its answer never made it whole
-    │   └── TimeoutError                also an asyncio.TimeoutError
-    └── ResponseDecodeError             the answer is not JSON: XML, HTML, empty or truncated
+    │   ├── APITimeoutError             also an asyncio.TimeoutError
+    │   └── DownloadError               an image arrived with more or fewer bytes than announced
+    ├── ResponseDecodeError             the answer is not JSON: XML, HTML, empty or truncated
+    └── DestinationBusyError            another harvest is writing to the same destination
 
 Every message is built from redacted parts: no secret reaches an exception's text.
 """
@@ -27,8 +29,11 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "APITimeoutError",
     "AuthenticationError",
     "ClientClosedError",
+    "DestinationBusyError",
+    "DownloadError",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -36,7 +41,6 @@ __all__ = [
     "ResponseDecodeError",
     "RunSignupError",
     "ServerError",
-    "TimeoutError",
     "TransportError",
     "ValidationError",
 ]
@@ -148,8 +152,15 @@ class TransportError(RunSignupError):
         super().__init__(f"{message}{where}")
 
 
-class TimeoutError(TransportError, asyncio.TimeoutError):
-    """The request timed out. Also an ``asyncio.TimeoutError``, so existing handlers catch it."""
+class APITimeoutError(TransportError, asyncio.TimeoutError):
+    """The request timed out. Also an ``asyncio.TimeoutError``, so existing handlers catch it.
+
+    (On Python 3.11+ ``asyncio.TimeoutError`` is the builtin ``TimeoutError``.)
+    """
+
+
+class DownloadError(TransportError):
+    """An image arrived incomplete (fewer or more bytes than its Content-Length)."""
 
 
 class ResponseDecodeError(RunSignupError):
@@ -168,3 +179,7 @@ class ResponseDecodeError(RunSignupError):
             f"{reason} ({method} {url}, HTTP {status}, content-type {content_type or 'none'}):"
             f" {snippet!r}"
         )
+
+
+class DestinationBusyError(RunSignupError):
+    """Another harvest is writing to this destination."""

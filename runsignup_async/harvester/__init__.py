@@ -4,7 +4,6 @@ See ``run`` for the pipeline, ``layout`` for where files land, ``download`` for 
 atomic writes and ``manifest`` for the resumable SQLite record under the destination.
 """
 
-from ._lock import DestinationBusyError
 from .layout import MANIFEST_NAME, SIZES
 from .manifest import BibHit, Manifest
 from .run import Failure, HarvestEvent, HarvestStats, HarvestSummary, harvest
@@ -13,7 +12,6 @@ __all__ = [
     "MANIFEST_NAME",
     "SIZES",
     "BibHit",
-    "DestinationBusyError",
     "Failure",
     "HarvestEvent",
     "HarvestStats",

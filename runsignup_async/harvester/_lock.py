@@ -12,15 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from ..errors import RunSignupError
+from ..errors import DestinationBusyError
 
-__all__ = ["DestinationBusyError", "DestinationLock"]
+__all__ = ["DestinationLock"]
 
 LOCK_NAME = ".harvest.lock"
-
-
-class DestinationBusyError(RunSignupError):
-    """Another harvest is writing to this destination."""
 
 
 class DestinationLock:

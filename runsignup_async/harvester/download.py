@@ -34,14 +34,15 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ..errors import RunSignupError
+from .._redact import redact_url
+from ..errors import DownloadError
 from .layout import is_temp_name, temp_sibling
 
 if TYPE_CHECKING:
     from .._client import Client
     from ._files import FileThreads
 
-__all__ = ["DownloadError", "Downloaded", "remove_stale_temps", "save_atomically"]
+__all__ = ["Downloaded", "remove_stale_temps", "save_atomically"]
 
 _BINARY: Final = getattr(os, "O_BINARY", 0)
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
@@ -54,10 +55,6 @@ INLINE_BYTES: Final = 64 * 1024
 # start so that a killed run's leftovers are unlikely to be met (O_EXCL refuses them).
 _TOKEN_MASK: Final = (1 << 48) - 1
 _TOKENS: Final = itertools.count(secrets.randbits(48))
-
-
-class DownloadError(RunSignupError):
-    """An image arrived incomplete (fewer or more bytes than its Content-Length)."""
 
 
 @attrs.frozen
@@ -164,7 +161,11 @@ async def save_atomically(
                     await asyncio.shield(work)
                     pending, buffered = [], 0
         if expected is not None and count != expected:
-            raise DownloadError(f"image arrived with {count} bytes, Content-Length said {expected}")
+            raise DownloadError(
+                f"image arrived with {count} bytes, Content-Length said {expected}",
+                method="GET",
+                url=redact_url(url),
+            )
         if durable or temp.fd is not None or buffered > INLINE_BYTES or not inline():
             work = files.run(temp.finish, pending, durable)
             await asyncio.shield(work)

@@ -45,15 +45,8 @@ import attrs
 from .errors import RunSignupError, ValidationError
 from .models import Album, Photo
 
-__all__ = [
-    "AlbumsOfRaceDay",
-    "ManyReport",
-    "PagePosition",
-    "PhotoIterator",
-    "PhotoSource",
-    "RaceDay",
-    "RaceDayIterator",
-]
+# What users hold; PhotoSource and AlbumsOfRaceDay are the endpoints' plumbing.
+__all__ = ["ManyReport", "OnError", "PagePosition", "PhotoIterator", "RaceDay", "RaceDayIterator"]
 
 T = TypeVar("T")
 OnError = Literal["raise", "skip"]
