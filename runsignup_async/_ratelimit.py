@@ -21,18 +21,13 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import attrs
 
 from . import _constants as C
+from ._validate import check_number, number, plain_bool
 
 __all__ = ["RateLimit", "RateLimiter"]
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"RateLimit.{attribute.name} must be > 0, got {value!r}")
 
 
 @attrs.frozen
@@ -43,9 +38,10 @@ class RateLimit:
     down when the server throttles and climbs back when it stops.
     """
 
-    per_second: float = attrs.field(default=C.RATE_PER_SECOND, validator=_positive)
-    burst: int = attrs.field(default=C.RATE_BURST, validator=_positive)
-    adaptive: bool = True
+    per_second: float = attrs.field(default=C.RATE_PER_SECOND, validator=number(0, inclusive=False))
+    # A bucket that holds less than one token never lets a request start.
+    burst: int = attrs.field(default=C.RATE_BURST, validator=number(1, whole=True))
+    adaptive: bool = attrs.field(default=True, validator=plain_bool)
 
 
 class RateLimiter:
@@ -58,8 +54,7 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+        check_number("max_concurrency", max_concurrency, minimum=1, whole=True)
         self.limit = limit
         self.max_concurrency = max_concurrency
         self._clock = clock

@@ -15,6 +15,7 @@ from runsignup_async import (
     SuperPartnerAuth,
     TempKeyAuth,
     V2KeyAuth,
+    ValidationError,
 )
 from runsignup_async._protocol import build_request
 from runsignup_async.auth import Auth, protected_api_signature
@@ -55,10 +56,13 @@ def test_repr_never_shows_credentials(
 
 @pytest.mark.parametrize("cls", [ApiKeyAuth, TempKeyAuth, V2KeyAuth, SuperPartnerAuth])
 def test_empty_credentials_are_refused(cls: type[ApiKeyAuth]) -> None:
-    with pytest.raises(ValueError, match="must be a non-empty string"):
+    with pytest.raises(ValidationError, match=rf"^{cls.__name__}\.key: must be a non-empty"):
         cls("", SECRET)
-    with pytest.raises(ValueError, match="secret must be a non-empty string"):
+    with pytest.raises(ValidationError, match=rf"^{cls.__name__}\.secret: must be a non-empty"):
         cls(KEY, "")
+    with pytest.raises(ValidationError) as info:
+        cls(KEY, 42)  # type: ignore[arg-type]
+    assert info.value.field == f"{cls.__name__}.secret" and "42" not in str(info.value)
 
 
 def test_auth_objects_are_immutable() -> None:

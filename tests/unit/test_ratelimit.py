@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from runsignup_async import RateLimit
+from runsignup_async import RateLimit, ValidationError
 from runsignup_async import _constants as C
 from runsignup_async._ratelimit import RateLimiter
 
@@ -146,12 +146,28 @@ async def test_retry_after_pauses_every_request_of_the_client() -> None:
     assert time.monotonic() - began >= 0.19
 
 
-@pytest.mark.parametrize("kwargs", [{"per_second": 0}, {"burst": 0}, {"per_second": -1}])
-def test_bad_limits_are_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="must be > 0"):
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"per_second": 0}, "RateLimit.per_second: must be a number > 0, got 0"),
+        ({"per_second": -1}, "RateLimit.per_second: must be a number > 0, got -1"),
+        ({"per_second": float("nan")}, "RateLimit.per_second: must be a number > 0, got nan"),
+        ({"per_second": "5"}, "RateLimit.per_second: must be a number > 0, got '5'"),
+        ({"burst": 0}, "RateLimit.burst: must be a whole number >= 1, got 0"),
+        # A bucket that never holds a whole token would make every request wait forever.
+        ({"burst": 0.5}, "RateLimit.burst: must be a whole number >= 1, got 0.5"),
+        ({"burst": 2.0}, "RateLimit.burst: must be a whole number >= 1, got 2.0"),
+        ({"burst": True}, "RateLimit.burst: must be a whole number >= 1, got True"),
+        ({"adaptive": "no"}, "RateLimit.adaptive: must be True or False, got 'no'"),
+    ],
+)
+def test_bad_limits_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as info:
         RateLimit(**kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+    assert isinstance(info.value, ValueError)
 
 
 def test_bad_concurrency_is_refused() -> None:
-    with pytest.raises(ValueError, match="max_concurrency"):
+    with pytest.raises(ValidationError, match="max_concurrency: must be a whole number >= 1"):
         RateLimiter(RateLimit(), 0)
