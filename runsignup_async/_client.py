@@ -18,15 +18,23 @@ from typing import Any
 
 import aiohttp
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from yarl import URL
 
 from . import _constants as C
-from ._protocol import ParamValue, build_request, decipher, error_class, shown_url
+from . import _retry
+from ._protocol import (
+    ParamValue,
+    build_request,
+    decipher,
+    error_class,
+    is_idempotent,
+    shown_url,
+)
 from ._ratelimit import RateLimit, RateLimiter
 from ._redact import redact_url
-from ._retry import RetryBudget, RetryPolicy, backoff_delay, is_retryable
+from ._retry import RetryBudget, RetryPolicy
 from ._transport import Download, send, stream
+from ._validate import check_number
 from .auth import Auth, ProtectedApiSigner
 from .endpoints import Activities, Photos, Races, Teams
 from .errors import ClientClosedError, RateLimitError, RunSignupError, ValidationError
@@ -158,23 +166,28 @@ class Client:
             raise ValidationError(
                 "auth", f"expected an auth object such as V2KeyAuth, got {type(auth).__name__}"
             )
-        for name, value in (
-            ("max_concurrency", max_concurrency),
-            ("download_concurrency", download_concurrency),
+        check_number("max_concurrency", max_concurrency, minimum=1, whole=True)
+        check_number("download_concurrency", download_concurrency, minimum=1, whole=True)
+        for name, value, cls in (
+            ("retry", retry, RetryPolicy),
+            ("rate_limit", rate_limit, RateLimit),
+            ("signer", signer, ProtectedApiSigner),
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ValidationError(name, f"must be a whole number >= 1, got {value!r}")
+            if value is not None and not isinstance(value, cls):
+                raise ValidationError(
+                    name, f"expected a {cls.__name__} or None, got {type(value).__name__}"
+                )
         self.auth = auth
         self.signer = signer
         self.base_url = _base_url(base_url)
-        self.retry = retry or RetryPolicy()
-        self.rate_limit = rate_limit or RateLimit()
-        self.max_concurrency = max_concurrency
-        self.download_concurrency = download_concurrency
+        self._retry = retry or RetryPolicy()
+        self._rate_limit = rate_limit or RateLimit()
+        self._max_concurrency = max_concurrency
+        self._download_concurrency = download_concurrency
         self.timeout = _timeout(timeout)
-        self._limiter = RateLimiter(self.rate_limit, max_concurrency)
+        self._limiter = RateLimiter(self._rate_limit, max_concurrency)
         self._downloads = asyncio.Semaphore(download_concurrency)
-        self._budget = RetryBudget(self.retry.budget)
+        self._budget = RetryBudget(self._retry.budget)
         self._session = session
         self._owns_session = session is None
         self._trace_configs = list(trace_configs)
@@ -185,6 +198,24 @@ class Client:
         self.activities = Activities(self)
         self.teams = Teams(self)
         self.races = Races(self)
+
+    # Read-only: the limiter, the retry budget and the connection pool were built from
+    # them, so assigning a new value later would change nothing.
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._retry
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return self._rate_limit
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._max_concurrency
+
+    @property
+    def download_concurrency(self) -> int:
+        return self._download_concurrency
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -286,68 +317,15 @@ class Client:
             signer=signer,
             auth=credentials,
         )
-        # Nearly every call succeeds at once; going through tenacity costs about 30 us a
-        # call, so the first attempt is made directly and tenacity takes over only after
-        # a failure that the retry table allows to retry.
-        try:
-            return await send(1)
-        except RunSignupError as exc:
-            if not self._may_retry(exc, method):
-                raise
-            first_failure = exc
-        return await self._retry(send, method, path, first_failure)
-
-    def _may_retry(self, exc: BaseException, method: str) -> bool:
-        idempotent = method in ("GET", "HEAD")
-        return is_retryable(exc, idempotent=idempotent, policy=self.retry) and (
-            self._budget.can_spend(exc)
-        )
-
-    def _note_retry(
-        self, exc: BaseException, method: str, path: str, attempt: int, delay: float
-    ) -> None:
-        """A retry follows failed ``attempt``: spend the budget and say so."""
-        self._budget.spend(exc)
-        logger.info(
-            "retrying %s %s after attempt %d failed (%s); waiting %.2fs",
-            method,
-            path,
-            attempt,
-            exc,
-            delay,
-        )
-
-    async def _retry(
-        self,
-        send: Callable[[int], Awaitable[Any]],
-        method: str,
-        path: str,
-        first_failure: RunSignupError,
-    ) -> Any:
-        """Attempts 2 to ``max_attempts``, driven by tenacity, after a retryable failure."""
-        policy = self.retry
-        delay = backoff_delay(1, first_failure, policy)
-        self._note_retry(first_failure, method, path, 1, delay)
-        await asyncio.sleep(delay)
-
-        # tenacity numbers its own attempts from 1; ours continue from 2.
-        def wait(state: RetryCallState) -> float:
-            return backoff_delay(state.attempt_number + 1, _failure(state), policy)
-
-        def before_sleep(state: RetryCallState) -> None:
-            attempt = state.attempt_number + 1
-            self._note_retry(_failure(state), method, path, attempt, state.upcoming_sleep)
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_attempts - 1),
-            wait=wait,
-            retry=retry_if_exception(lambda exc: self._may_retry(exc, method)),
-            before_sleep=before_sleep,
-            reraise=True,
+        retrying = _retry.retrying(
+            self.retry,
+            idempotent=is_idempotent(method),
+            what=f"{method} {path}",
+            budget=self._budget,
         )
         async for attempt in retrying:
             with attempt:
-                return await send(attempt.retry_state.attempt_number + 1)
+                return await send(attempt.retry_state.attempt_number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(
@@ -423,10 +401,3 @@ class Client:
                     error=error,
                 )
             )
-
-
-def _failure(state: RetryCallState) -> BaseException:
-    assert state.outcome is not None
-    exc = state.outcome.exception()
-    assert exc is not None
-    return exc

@@ -8,50 +8,61 @@ timeout, reset or truncated answer          retry      raise (the server may hav
 error 14 / HTTP 429 (throttled)             retry      retry (a throttled call is not processed)
 HTTP 503 with Retry-After                   retry      retry (the server said it did not run it)
 HTTP 5xx, 408, error 5                      retry      raise (the server may have processed it)
-any other API error, decode error           raise      raise
+answer not JSON (an HTML page, cut short)   retry      raise (the server may have processed it)
+any other API error                         raise      raise
 ==========================================  =========  =======================================
 
 POST is not idempotent here: an activity posted twice is counted twice, a race created
 twice exists twice. A POST is therefore sent again only when the answer proves it was not
 processed. Waits grow exponentially with jitter up to a cap; a ``Retry-After`` the server
 sends is honoured when it is within ``RetryPolicy.max_retry_after``, and a longer one is
-raised to the caller instead of slept through. Every retry spends from a per-client budget
-so that a dead server is not hammered.
+raised to the caller instead of slept through. An answer that is not JSON (a proxy's
+maintenance page, a document cut short) is a transient fault like a 502: a GET is sent
+again, and ``ResponseDecodeError`` is raised only after the last attempt. Every retry
+spends from a per-client budget so that a dead server is not hammered.
 """
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Callable
-from typing import Any
 
 import attrs
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from . import _constants as C
-from .errors import RateLimitError, ServerError, TimeoutError, TransportError
+from ._validate import number
+from .errors import (
+    APITimeoutError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TransportError,
+)
 
-__all__ = ["RetryBudget", "RetryPolicy", "backoff_delay", "is_retryable", "retry_after_of"]
+__all__ = [
+    "RetryBudget",
+    "RetryPolicy",
+    "backoff_delay",
+    "is_retryable",
+    "retry_after_of",
+    "retrying",
+]
+
+logger = logging.getLogger("runsignup_async")
 
 _RNG = random.Random()
-
-
-def _at_least(minimum: float) -> Callable[[object, attrs.Attribute[Any], float], None]:
-    def check(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-        if value < minimum:
-            raise ValueError(f"RetryPolicy.{attribute.name} must be >= {minimum}, got {value!r}")
-
-    return check
 
 
 @attrs.frozen
 class RetryPolicy:
     """How a client retries. ``RetryPolicy(max_attempts=1)`` turns retries off."""
 
-    max_attempts: int = attrs.field(default=C.MAX_ATTEMPTS, validator=_at_least(1))
-    backoff_initial: float = attrs.field(default=C.BACKOFF_INITIAL, validator=_at_least(0))
-    backoff_max: float = attrs.field(default=C.BACKOFF_MAX, validator=_at_least(0))
-    max_retry_after: float = attrs.field(default=C.RETRY_AFTER_MAX, validator=_at_least(0))
-    budget: int = attrs.field(default=C.RETRY_BUDGET, validator=_at_least(0))
+    max_attempts: int = attrs.field(default=C.MAX_ATTEMPTS, validator=number(1, whole=True))
+    backoff_initial: float = attrs.field(default=C.BACKOFF_INITIAL, validator=number(0))
+    backoff_max: float = attrs.field(default=C.BACKOFF_MAX, validator=number(0))
+    max_retry_after: float = attrs.field(default=C.RETRY_AFTER_MAX, validator=number(0))
+    budget: int = attrs.field(default=C.RETRY_BUDGET, validator=number(0, whole=True))
 
 
 def retry_after_of(exc: BaseException) -> float | None:
@@ -71,7 +82,9 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
         return idempotent or (exc.status == 503 and retry_after is not None)
     if isinstance(exc, TransportError):
         return idempotent or not exc.request_sent
-    return False  # other API errors, decode errors, CancelledError, bugs
+    if isinstance(exc, ResponseDecodeError):
+        return idempotent
+    return False  # other API errors, CancelledError, bugs
 
 
 def backoff_delay(
@@ -100,7 +113,7 @@ class RetryBudget:
 
     @staticmethod
     def cost(exc: BaseException) -> int:
-        return C.TIMEOUT_RETRY_COST if isinstance(exc, TimeoutError) else C.RETRY_COST
+        return C.TIMEOUT_RETRY_COST if isinstance(exc, APITimeoutError) else C.RETRY_COST
 
     def can_spend(self, exc: BaseException) -> bool:
         return self.tokens >= self.cost(exc)
@@ -110,3 +123,45 @@ class RetryBudget:
 
     def refund(self) -> None:
         self.tokens = min(self.capacity, self.tokens + C.SUCCESS_REFUND)
+
+
+def retrying(
+    policy: RetryPolicy, *, idempotent: bool, what: str, budget: RetryBudget | None = None
+) -> AsyncRetrying:
+    """The one retry loop: ``async for attempt in retrying(...): with attempt: ...``.
+
+    Every attempt, the first included, runs inside it, so ``max_attempts=N`` means at most
+    N requests. A failure is retried when the table above allows it and ``budget`` (if
+    any) can pay for it; ``what`` names the call in the log line of each retry.
+    """
+
+    def may_retry(exc: BaseException) -> bool:
+        allowed = is_retryable(exc, idempotent=idempotent, policy=policy)
+        return allowed and (budget is None or budget.can_spend(exc))
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = _failure(state)
+        if budget is not None:
+            budget.spend(exc)
+        logger.info(
+            "retrying %s after attempt %d failed (%s); waiting %.2fs",
+            what,
+            state.attempt_number,
+            exc,
+            state.upcoming_sleep,
+        )
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=lambda state: backoff_delay(state.attempt_number, _failure(state), policy),
+        retry=retry_if_exception(may_retry),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+def _failure(state: RetryCallState) -> BaseException:
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert exc is not None
+    return exc

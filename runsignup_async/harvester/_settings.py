@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from .._retry import RetryPolicy
+
 # Race days whose photo listings are walked at once (each walk is one page at a time).
 LIST_CONCURRENCY: Final = 8
-# Attempts per image file, with exponential backoff between them. Downloads are not
-# retried by the client, so a dropped connection or a 5xx from the image host costs one
-# attempt here; a 404 or 403 is final (the same URL will not start working).
-FILE_ATTEMPTS: Final = 3
-BACKOFF_INITIAL: Final = 0.25
-BACKOFF_MAX: Final = 4.0
+# How an image file is retried (the decisions are the client's retry table for a GET).
+# Downloads are not retried by the client, so a dropped connection or a 5xx from the
+# image host costs one attempt here. No retry budget: image hosts are not the API.
+IMAGE_RETRY: Final = RetryPolicy(max_attempts=3, backoff_initial=0.25, backoff_max=4.0)
 # Photos waiting for a download worker, per worker: enough to keep workers busy while a
 # listing page is fetched, small enough that memory is flat for millions of photos.
 QUEUE_PER_WORKER: Final = 4

@@ -13,13 +13,13 @@ import pytest
 
 from runsignup_async import (
     APIError,
+    APITimeoutError,
     Client,
     InvalidRequestError,
     RateLimitError,
     ResponseDecodeError,
     RetryPolicy,
     ServerError,
-    TimeoutError,
     TransportError,
 )
 
@@ -91,7 +91,7 @@ async def test_post_is_retried_only_when_provably_unprocessed(
     [
         ("error14", RateLimitError),
         ("http500", ServerError),
-        ("read-timeout", TimeoutError),
+        ("read-timeout", APITimeoutError),
         ("refused", TransportError),
     ],
 )
@@ -112,8 +112,10 @@ async def test_timeout_error_is_also_asyncio_timeout(
     client = make_client(retry=RetryPolicy(max_attempts=1))
     with pytest.raises(asyncio.TimeoutError) as info:
         await client._request("GET", "/p")
-    assert isinstance(info.value, TimeoutError)
+    assert isinstance(info.value, APITimeoutError)
     assert info.value.request_sent
+    assert attempts(mocked, "GET") == 1  # max_attempts=1: no retry at all
+    assert client._budget.tokens == client.retry.budget  # and nothing spent on one
 
 
 @pytest.mark.parametrize(
@@ -134,13 +136,41 @@ async def test_client_errors_are_never_retried(
     assert attempts(mocked, "GET") == 1
 
 
-async def test_decode_errors_are_not_retried(
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<html><body>Down for maintenance</body></html>", "text/html"),
+        ('{"photos": [{"photo_id": 1', "application/json"),  # cut short, HTTP 200
+    ],
+)
+async def test_an_undecodable_get_is_retried_then_raised(
+    body: str, content_type: str, mocked: Any, make_client: Callable[..., Client]
+) -> None:
+    mocked.get(url_re("/p"), repeat=True, body=body, content_type=content_type)
+    with pytest.raises(ResponseDecodeError) as info:
+        await make_client(retry=RetryPolicy(max_attempts=3, backoff_initial=0.001))._request(
+            "GET", "/p"
+        )
+    assert attempts(mocked, "GET") == 3
+    assert info.value.snippet  # the last attempt's answer, shown
+
+
+async def test_an_undecodable_get_that_recovers_returns_the_answer(
     mocked: Any, make_client: Callable[..., Client]
 ) -> None:
-    mocked.get(url_re("/p"), repeat=True, body="<xml/>", content_type="text/xml")
+    mocked.get(url_re("/p"), body="<html>502</html>", content_type="text/html")
+    mocked.get(url_re("/p"), payload=OK)
+    assert await make_client()._request("GET", "/p") == OK
+    assert attempts(mocked, "GET") == 2
+
+
+async def test_an_undecodable_post_is_never_sent_again(
+    mocked: Any, make_client: Callable[..., Client]
+) -> None:
+    mocked.post(url_re("/race"), repeat=True, body="<html>oops</html>", content_type="text/html")
     with pytest.raises(ResponseDecodeError):
-        await make_client()._request("GET", "/p")
-    assert attempts(mocked, "GET") == 1
+        await make_client()._request("POST", "/race", payload={"x": 1})
+    assert attempts(mocked, "POST") == 1
 
 
 async def test_retry_after_is_honoured(mocked: Any, make_client: Callable[..., Client]) -> None:

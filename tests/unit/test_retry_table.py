@@ -7,12 +7,12 @@ import random
 import pytest
 
 from runsignup_async import (
+    APITimeoutError,
     AuthenticationError,
     RateLimitError,
     ResponseDecodeError,
     RetryPolicy,
     ServerError,
-    TimeoutError,
     TransportError,
 )
 from runsignup_async._retry import RetryBudget, backoff_delay, is_retryable
@@ -24,9 +24,9 @@ POLICY = RetryPolicy()
     ("exc", "get", "post"),
     [
         (TransportError("refused", request_sent=False), True, True),
-        (TimeoutError("connect", request_sent=False), True, True),
+        (APITimeoutError("connect", request_sent=False), True, True),
         (TransportError("reset"), True, False),
-        (TimeoutError("read"), True, False),
+        (APITimeoutError("read"), True, False),
         (RateLimitError("throttled"), True, True),
         (RateLimitError("throttled", retry_after=3), True, True),
         (RateLimitError("throttled", retry_after=3600), False, False),
@@ -38,7 +38,7 @@ POLICY = RetryPolicy()
         (AuthenticationError("no", error_code=6), False, False),
         (
             ResponseDecodeError("xml", status=200, content_type="", snippet="", method="", url=""),
-            False,
+            True,
             False,
         ),
         (KeyError("bug"), False, False),
@@ -67,8 +67,8 @@ def test_retry_after_is_a_floor_for_the_wait() -> None:
 
 def test_budget_spends_more_for_timeouts_and_refunds_on_success() -> None:
     budget = RetryBudget(12)
-    assert budget.can_spend(TimeoutError("t"))
-    budget.spend(TimeoutError("t"))
+    assert budget.can_spend(APITimeoutError("t"))
+    budget.spend(APITimeoutError("t"))
     assert budget.tokens == 2
     assert not budget.can_spend(ServerError("x", status=500))
     budget.refund()
