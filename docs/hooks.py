@@ -3,6 +3,8 @@
 - ``<!-- cli-help -->`` in a page becomes the ``--help`` of the ``runsignup-async`` command
   and of every subcommand, taken from the CLI's own argparse parser.
 - ``<!-- benchmarks -->`` becomes the figures of ``benchmarks/README.md``.
+- ``<!-- endpoint-table -->`` becomes the SDK's one endpoint table: each endpoint's method,
+  path, whether it is retried on an unclear failure, and the credentials it takes.
 
 Nothing here touches the network.
 """
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HELP_WIDTH = "88"
 CLI_MARKER = "<!-- cli-help -->"
 BENCH_MARKER = "<!-- benchmarks -->"
+ENDPOINT_MARKER = "<!-- endpoint-table -->"
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -68,9 +71,27 @@ def benchmark_figures() -> str:
     return re.sub(r"\[([^\]]+)\]\((?!https?://)[^)]+\)", r"\1", text)
 
 
+def endpoint_table() -> str:
+    from runsignup_async._endpoint_table import ENDPOINTS
+
+    rows = [
+        "| Endpoint | Method and path | Sent again after an unclear failure | Credentials |",
+        "|---|---|---|---|",
+    ]
+    for e in ENDPOINTS.values():
+        modes = ", ".join(f"`{cls.__name__}`" for cls in e.auth)
+        if e.signed:
+            modes += ", plus a `ProtectedApiSigner`'s signature"
+        again = "yes" if e.idempotent else "no: only when provably not processed"
+        rows.append(f"| [{e.name}]({e.page}) | `{e.method} {e.path}` | {again} | {modes} |")
+    return "\n".join(rows) + "\n"
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
+    if ENDPOINT_MARKER in markdown:
+        markdown = markdown.replace(ENDPOINT_MARKER, endpoint_table())
     if BENCH_MARKER in markdown:
         markdown = markdown.replace(BENCH_MARKER, benchmark_figures())
     return markdown

@@ -33,6 +33,7 @@ __all__ = [
     "build_request",
     "decipher",
     "error_class",
+    "is_idempotent",
     "parse_retry_after",
     "shown_url",
 ]
@@ -61,7 +62,12 @@ class Request:
 
     @property
     def is_idempotent(self) -> bool:
-        return self.method in ("GET", "HEAD")
+        return is_idempotent(self.method)
+
+
+def is_idempotent(method: str) -> bool:
+    """Whether a call may be sent twice: a GET reads; a POST may create or add."""
+    return method.upper() in ("GET", "HEAD")
 
 
 def encode_param(value: ParamValue) -> str:

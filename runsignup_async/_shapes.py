@@ -157,15 +157,12 @@ def activities_payload(activities: Iterable[Activity | Mapping[str, Any]]) -> di
     return {"activities": [unstructure(a) for a in _models(Activity, activities, "activities")]}
 
 
-def team_types_payload(
-    team_types: Iterable[TeamType | Mapping[str, Any]], *, allow_delete_all: bool = False
-) -> dict[str, Any]:
+def team_types_payload(team_types: Iterable[TeamType | Mapping[str, Any]]) -> dict[str, Any]:
     """The ``request`` object of POST team-types: ``{"race_team_types": [...]}``.
 
-    The API deletes every existing type left out, so an empty list (which would delete
-    them all) is refused unless ``allow_delete_all``.
+    (Whether an empty list, which deletes every type, may be sent is the endpoint's check.)
     """
-    models = _models(TeamType, team_types, "team_types", allow_empty=allow_delete_all)
+    models = _models(TeamType, team_types, "team_types", allow_empty=True)
     return {"race_team_types": [unstructure(t) for t in models]}
 
 

@@ -30,9 +30,9 @@ from typing import ClassVar
 import attrs
 
 from ._redact import REDACTED
+from ._validate import non_empty_text
 
 __all__ = [
-    "ENDPOINT_AUTH",
     "ApiKeyAuth",
     "Auth",
     "BearerAuth",
@@ -44,12 +44,6 @@ __all__ = [
 ]
 
 SECRET_HEADER = "X-RSU-API-SECRET"
-
-
-def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value:
-        # Deliberately does not echo the value: it may be a secret.
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a non-empty string")
 
 
 @attrs.frozen(repr=False)
@@ -71,8 +65,8 @@ class Auth:
 class _KeyPairAuth(Auth):
     """Key and secret pair; subclasses say where each goes."""
 
-    key: str = attrs.field(validator=_non_empty)
-    secret: str = attrs.field(validator=_non_empty)
+    key: str = attrs.field(validator=non_empty_text)
+    secret: str = attrs.field(validator=non_empty_text)
 
     key_param: ClassVar[str]
     secret_param: ClassVar[str | None] = None  # None: the secret travels in SECRET_HEADER
@@ -125,7 +119,7 @@ class SuperPartnerAuth(_KeyPairAuth):
 class BearerAuth(Auth):
     """OAuth 2.0 access token, sent as ``Authorization: Bearer <token>``."""
 
-    token: str = attrs.field(validator=_non_empty)
+    token: str = attrs.field(validator=non_empty_text)
 
     def apply(self, params: dict[str, str], headers: dict[str, str]) -> None:
         headers["Authorization"] = f"Bearer {self.token}"
@@ -154,8 +148,8 @@ class ProtectedApiSigner:
     unlikely, and this signer also remembers the ones it issued so it never repeats one.
     """
 
-    signer_id: str = attrs.field(converter=str, validator=_non_empty)
-    secret: str = attrs.field(validator=_non_empty)
+    signer_id: str = attrs.field(converter=str, validator=non_empty_text)
+    secret: str = attrs.field(validator=non_empty_text)
     _issued: OrderedDict[str, float] = attrs.field(factory=OrderedDict, init=False)
 
     def sign(self, *, now: float | None = None) -> str:
@@ -183,15 +177,3 @@ class ProtectedApiSigner:
 
     def __repr__(self) -> str:
         return f"ProtectedApiSigner(signer_id={self.signer_id!r}, secret={REDACTED})"
-
-
-# Which modes each endpoint's parameter table lists. get-race-photos needs a v2 key.
-# Create/edit race lists only tmp_key/tmp_secret beside the signature: other modes' keys are
-# left off that call rather than refused, since the signature alone authenticates it.
-ENDPOINT_AUTH: dict[str, tuple[type[Auth], ...]] = {
-    "get-race-photo-albums": (ApiKeyAuth, V2KeyAuth),
-    "get-race-photos": (V2KeyAuth,),
-    "vr-activities": (ApiKeyAuth, TempKeyAuth, V2KeyAuth, SuperPartnerAuth),
-    "team-types": (ApiKeyAuth, V2KeyAuth, SuperPartnerAuth, BearerAuth),
-    "race": (TempKeyAuth,),
-}

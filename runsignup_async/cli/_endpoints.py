@@ -13,18 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import Client, _constants, _convert
+from .._endpoint_table import ENDPOINTS
 from ..auth import Auth, ProtectedApiSigner
 from ..models import Activity, Race, TeamType
 from ._credentials import add_credential_flags, resolve_auth, resolve_signer
 from ._output import CliError, print_json, print_json_line
 
 __all__ = ["add_endpoint_commands"]
-
-# Photos need a v2 key; the other methods take most modes (see each page's table).
-PHOTO_AUTH = ("v2",)
-ALBUM_AUTH = ("v2", "api", "sp", "tmp", "bearer")
-POST_AUTH = ("v2", "api", "sp", "tmp", "bearer")
-RACE_AUTH = ("tmp", "v2", "api", "sp", "bearer")
 
 
 def client_from(
@@ -67,7 +62,7 @@ def _models(items: Sequence[Any], cls: type[Any], key: str) -> list[Any]:
 
 
 async def albums(args: argparse.Namespace) -> int:
-    async with client_from(args, resolve_auth(args, ALBUM_AUTH)) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["get-race-photo-albums"])) as client:
         found = await client.photos.get_albums(
             race_id=args.race_id, race_event_days_id=args.race_event_days_id
         )
@@ -76,7 +71,7 @@ async def albums(args: argparse.Namespace) -> int:
 
 
 async def photos(args: argparse.Namespace) -> int:
-    async with client_from(args, resolve_auth(args, PHOTO_AUTH)) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["get-race-photos"])) as client:
         if args.page is not None:
             page = await client.photos.get_photos(
                 race_id=args.race_id,
@@ -105,7 +100,7 @@ async def photos(args: argparse.Namespace) -> int:
 
 async def activities_submit(args: argparse.Namespace) -> int:
     items = _models(_items(read_json(args.file), "activities", args.file), Activity, "activities")
-    async with client_from(args, resolve_auth(args, POST_AUTH)) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["vr-activities"])) as client:
         ids = await client.activities.submit(
             race_id=args.race_id,
             event_id=args.event_id,
@@ -120,7 +115,7 @@ async def activities_submit(args: argparse.Namespace) -> int:
 async def team_types_set(args: argparse.Namespace) -> int:
     document = read_json(args.file)
     items = _models(_items(document, "race_team_types", args.file), TeamType, "race_team_types")
-    async with client_from(args, resolve_auth(args, POST_AUTH)) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["team-types"])) as client:
         ids = await client.teams.set_team_types(
             race_id=args.race_id, race_event_days_id=args.race_event_days_id, team_types=items
         )
@@ -139,7 +134,7 @@ def _race(path: str) -> Race:
 async def race_create(args: argparse.Namespace) -> int:
     race = _race(args.file)
     signer = resolve_signer(args)
-    async with client_from(args, resolve_auth(args, RACE_AUTH), signer) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["race"]), signer) as client:
         result = await client.races.create(race)
     print_json(result)
     return 0
@@ -148,7 +143,7 @@ async def race_create(args: argparse.Namespace) -> int:
 async def race_edit(args: argparse.Namespace) -> int:
     race = _race(args.file)
     signer = resolve_signer(args)
-    async with client_from(args, resolve_auth(args, RACE_AUTH), signer) as client:
+    async with client_from(args, resolve_auth(args, ENDPOINTS["race"]), signer) as client:
         result = await client.races.edit(race_id=args.race_id, race=race)
     print_json(result)
     return 0

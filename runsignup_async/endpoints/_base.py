@@ -7,12 +7,14 @@ what would fix it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._convert import ShapeError
-from ..auth import ENDPOINT_AUTH, Auth, ProtectedApiSigner
+from .._endpoint_table import Endpoint
+from .._protocol import ParamValue
+from ..auth import Auth, ProtectedApiSigner
 from ..errors import ResponseDecodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -31,21 +33,31 @@ class Namespace:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def _auth(self, endpoint: str, *, optional: bool = False) -> Auth | None:
-        """The client's credentials if ``endpoint`` accepts their mode.
+    def _auth(self, endpoint: Endpoint) -> Auth:
+        """The client's credentials, refused before sending if ``endpoint`` does not take them."""
+        return endpoint.credentials(self._client.auth)
 
-        A mode the endpoint's page does not list is refused before sending, or, where the
-        credentials are ``optional`` (a signed call), left off the request.
-        """
-        auth = self._client.auth
-        accepted = ENDPOINT_AUTH[endpoint]
-        if isinstance(auth, accepted):
-            return auth
-        if optional:
-            return None
-        names = " or ".join(cls.__name__ for cls in accepted)
-        have = type(auth).__name__ if auth is not None else "no credentials"
-        raise ValidationError("auth", f"{endpoint} needs {names}; this client has {have}")
+    async def _call(
+        self,
+        endpoint: Endpoint,
+        *,
+        path: str | None = None,
+        params: Mapping[str, ParamValue] | None = None,
+        payload: Any = None,
+        signer: ProtectedApiSigner | None = None,
+    ) -> Any:
+        """Send ``endpoint`` with the client's credentials (and ``signer`` if it is signed)."""
+        auth = self._auth(endpoint)
+        if endpoint.signed:
+            signer = self._signer(signer)
+        return await self._client._request(
+            endpoint.method,
+            path or endpoint.path,
+            params=params,
+            payload=payload,
+            signer=signer,
+            auth=auth,
+        )
 
     def _signer(self, signer: ProtectedApiSigner | None) -> ProtectedApiSigner:
         chosen = signer if signer is not None else self._client.signer

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _shapes
+from .._endpoint_table import ENDPOINTS
 from ..models import Activity
 from ._base import Namespace, check_id, check_items, check_optional_id, decode
 
-PATH = "/v2/vr-activities.json"
+ENDPOINT = ENDPOINTS["vr-activities"]
 
 
 class Activities(Namespace):
@@ -35,11 +36,10 @@ class Activities(Namespace):
             "bib_num": check_optional_id("bib_num", bib_num),
         }
         activities = check_items("activities", activities, Activity)
-        document = await self._client._request(
-            "POST",
-            PATH,
-            params=params,
-            payload=_shapes.activities_payload(activities),
-            auth=self._auth("vr-activities"),
+        self._auth(ENDPOINT)  # refuse a mode it does not take before building the payload
+        document = await self._call(
+            ENDPOINT, params=params, payload=_shapes.activities_payload(activities)
         )
-        return decode(document, _shapes.tally_split_nums_from, method="POST", path=PATH)
+        return decode(
+            document, _shapes.tally_split_nums_from, method=ENDPOINT.method, path=ENDPOINT.path
+        )

@@ -8,9 +8,8 @@ from functools import partial
 from typing import Any
 
 from .. import _shapes
-from ..errors import ValidationError
-from ..models import Album, Photo
-from ..pagination import (
+from .._endpoint_table import ENDPOINTS
+from .._pagination import (
     AlbumsOfRaceDay,
     OnError,
     PagePosition,
@@ -20,6 +19,8 @@ from ..pagination import (
     RaceDayIterator,
     _Walk,
 )
+from ..errors import ValidationError
+from ..models import Album, Photo
 from ._base import (
     MAX_PAGE_SIZE,
     Namespace,
@@ -30,8 +31,8 @@ from ._base import (
     unix_seconds,
 )
 
-ALBUMS_PATH = "/v2/photos/get-race-photo-albums.json"
-PHOTOS_PATH = "/v2/photos/get-race-photos.json"
+ALBUMS = ENDPOINTS["get-race-photo-albums"]
+PHOTOS = ENDPOINTS["get-race-photos"]
 Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
 
 
@@ -56,10 +57,8 @@ class Photos(Namespace):
             "race_id": check_id("race_id", race_id),
             "race_event_days_id": check_id("race_event_days_id", race_event_days_id),
         }
-        document = await self._client._request(
-            "GET", ALBUMS_PATH, params=params, auth=self._auth("get-race-photo-albums")
-        )
-        return decode(document, _shapes.albums_from, method="GET", path=ALBUMS_PATH)
+        document = await self._call(ALBUMS, params=params)
+        return decode(document, _shapes.albums_from, method=ALBUMS.method, path=ALBUMS.path)
 
     async def get_photos(
         self,
@@ -167,7 +166,7 @@ class Photos(Namespace):
         include_participant_uploads: bool,
         album_id: int | None,
     ) -> dict[str, int | bool | None]:
-        self._auth("get-race-photos")  # refuse other modes before anything is sent
+        self._auth(PHOTOS)  # refuse other modes before anything is sent
         return {
             "race_id": check_id("race_id", race_id),
             "race_event_days_id": check_id("race_event_days_id", race_event_days_id),
@@ -180,19 +179,15 @@ class Photos(Namespace):
         }
 
     def _source(self, race_id: int, params: dict[str, int | bool | None]) -> PhotoSource:
-        auth = self._auth("get-race-photos")
-
         async def request(page: int) -> Any:
-            return await self._client._request(
-                "GET", PHOTOS_PATH, params={**params, "page": page}, auth=auth
-            )
+            return await self._call(PHOTOS, params={**params, "page": page})
 
         def parse(document: Any) -> list[Photo]:
             return decode(
                 document,
                 partial(_shapes.photos_from, race_id=race_id),
-                method="GET",
-                path=PHOTOS_PATH,
+                method=PHOTOS.method,
+                path=PHOTOS.path,
             )
 
         return PhotoSource(request=request, parse=parse, listed=_shapes.photos_listed)

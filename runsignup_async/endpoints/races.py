@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .. import _shapes
+from .._endpoint_table import ENDPOINTS
 from ..auth import ProtectedApiSigner
 from ..errors import ValidationError
 from ..models import NOT_GIVEN, Race, RaceResult
 from ._base import Namespace, check_id, decode
 
-PATH = "/race"
+ENDPOINT = ENDPOINTS["race"]
 
 
 class Races(Namespace):
@@ -21,6 +22,7 @@ class Races(Namespace):
         idempotent: a race created twice exists twice, so the client re-sends it only when
         the server provably did not process it.
         """
+        self._auth(ENDPOINT)
         signer = self._signer(signer)
         _check_race(race)
         if race.url_string is NOT_GIVEN or race.url_string is None or not race.url_string:
@@ -37,6 +39,7 @@ class Races(Namespace):
         event you keep its ``event_id``.
         """
         race_id = check_id("race_id", race_id)
+        self._auth(ENDPOINT)
         signer = self._signer(signer)
         _check_race(race)
         if race.url_string is not NOT_GIVEN:
@@ -48,15 +51,12 @@ class Races(Namespace):
     async def _post(
         self, race: Race, signer: ProtectedApiSigner, *, race_id: int | None
     ) -> RaceResult:
-        document = await self._client._request(
-            "POST",
-            PATH,
-            params={"race_id": race_id},
-            payload=_shapes.race_payload(race),
-            signer=signer,
-            auth=self._auth("race", optional=True),
+        document = await self._call(
+            ENDPOINT, params={"race_id": race_id}, payload=_shapes.race_payload(race), signer=signer
         )
-        return decode(document, _shapes.race_result_from, method="POST", path=PATH)
+        return decode(
+            document, _shapes.race_result_from, method=ENDPOINT.method, path=ENDPOINT.path
+        )
 
 
 def _check_race(race: object) -> None:

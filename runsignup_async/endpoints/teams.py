@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _shapes
+from .._endpoint_table import ENDPOINTS
 from ..errors import ValidationError
 from ..models import TeamType
 from ._base import Namespace, check_id, check_items, decode
+
+ENDPOINT = ENDPOINTS["team-types"]
 
 
 class Teams(Namespace):
@@ -37,12 +40,11 @@ class Teams(Namespace):
                 "is empty, which deletes every team type of the race;"
                 " pass allow_delete_all=True if that is what you mean",
             )
-        path = f"/race/{race_id}/teams/team-types"
-        document = await self._client._request(
-            "POST",
-            path,
+        path = ENDPOINT.url_path(race_id=race_id)
+        document = await self._call(
+            ENDPOINT,
+            path=path,
             params=params,
-            payload=_shapes.team_types_payload(team_types, allow_delete_all=allow_delete_all),
-            auth=self._auth("team-types"),
+            payload=_shapes.team_types_payload(team_types),
         )
-        return decode(document, _shapes.team_type_ids_from, method="POST", path=path)
+        return decode(document, _shapes.team_type_ids_from, method=ENDPOINT.method, path=path)

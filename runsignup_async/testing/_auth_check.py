@@ -3,7 +3,9 @@
 Decisions (the pages do not say): every authentication failure, including a bad, stale,
 replayed or unknown ``protected_api_signature``, is error 6; a key that authenticates but
 is not granted the race is error 7. Sending two key modes at once (say ``api_key`` and
-``tmp_key``) is error 6, since the pages say they must not be combined.
+``tmp_key``) is error 6, since the pages say they must not be combined. A protected call
+(create/edit race) needs a valid signature *and* keys in any mode: a signature alone is
+error 6.
 """
 
 from __future__ import annotations
@@ -102,20 +104,13 @@ class Keyring:
         params: Mapping[str, str],
         headers: Mapping[str, str],
         allowed: Collection[Mode],
-        *,
-        optional: bool = False,
-    ) -> Caller | None:
-        """The caller, or error 6 when credentials are missing, wrong or of a refused mode.
-
-        With ``optional`` a request carrying no credentials at all yields None.
-        """
+    ) -> Caller:
+        """The caller, or error 6 when credentials are missing, wrong or of a refused mode."""
         present = [name for name in _KEY_PARAMS if name in params]
         authorization = headers.get("Authorization")
         if authorization is not None:
             present.append("Authorization")
         if not present:
-            if optional:
-                return None
             raise ApiFailure(AUTH_FAILED, "Key authentication failed: no credentials sent.")
         if len(present) > 1:
             raise ApiFailure(AUTH_FAILED, "Key authentication failed: conflicting credentials.")

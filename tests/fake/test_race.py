@@ -29,7 +29,7 @@ class Poster:
         self.api = api
         self.signer = api.fake.signer()
 
-    async def __call__(self, payload: Any, mode: str = "none", **params: Any) -> Any:
+    async def __call__(self, payload: Any, mode: str = "tmp", **params: Any) -> Any:
         params.setdefault("protected_api_signature", self.signer.sign())
         return await self.api.post("/race", params, payload=payload, mode=mode)
 
@@ -190,10 +190,23 @@ async def test_signature_checks(post_race, fake, create_example) -> None:
     assert len(fake.processed_posts) == 1
 
 
+@pytest.mark.parametrize("mode", ["tmp", "api", "v2", "sp", "bearer"])
+async def test_keys_of_any_mode_with_a_signature_are_accepted(
+    post_race, fake, create_example, mode
+) -> None:
+    create_example["url_string"] = f"Keyed-{mode}"
+    body = await post_race(create_example, mode=mode)
+    assert fake.races[body["race"]["race_id"]]["url_string"] == f"Keyed-{mode}"
+
+
 async def test_race_auth_modes(post_race, fake, create_example) -> None:
-    assert (await post_race(create_example, mode="api"))["error"]["error_code"] == 6
+    alone = await post_race(create_example, mode="none")  # a signature, no keys
+    assert alone["error"]["error_code"] == 6
     wrong_tmp = {"tmp_key": fake.credentials.tmp_key, "tmp_secret": "nope"}
-    assert (await post_race(create_example, **wrong_tmp))["error"]["error_code"] == 6
+    assert (await post_race(create_example, mode="none", **wrong_tmp))["error"]["error_code"] == 6
+    unsigned = await post_race(create_example, protected_api_signature="")
+    assert unsigned["error"]["error_code"] == 6
+    assert fake.processed_posts == []
     fake.add_signer("77", "other-secret")
     create_example["url_string"] = "SignedByAnother"
     signature = _sign(fake, signer_id="77", secret="other-secret")

@@ -30,10 +30,12 @@ from runsignup_async import (
     TempKeyAuth,
     TransportError,
     V2KeyAuth,
+    ValidationError,
     _convert,
     _shapes,
 )
-from runsignup_async.auth import ENDPOINT_AUTH, Auth, ProtectedApiSigner
+from runsignup_async._endpoint_table import ENDPOINTS as TABLE
+from runsignup_async.auth import Auth, ProtectedApiSigner
 from runsignup_async.models import NOT_GIVEN, Activity, Address, Event, Race, TeamType
 from runsignup_async.testing import FakeRunSignup, Fault, Throttle
 
@@ -220,10 +222,11 @@ async def test_create_race_then_read_it_back(fake, client_for) -> None:
         assert {k: kept[k] for k in sent} == sent
 
 
-async def test_create_race_with_the_signature_alone(fake, client_for) -> None:
-    result = await client_for(None).races.create(new_race("SignedOnly"))
-    assert fake.races[result.race_id]["url_string"] == "SignedOnly"
-    assert "tmp_key" not in posts(fake, "race")[0].params
+async def test_a_signature_without_credentials_is_refused_before_sending(fake, client_for) -> None:
+    with pytest.raises(ValidationError, match="race takes TempKeyAuth, V2KeyAuth") as info:
+        await client_for(None).races.create(new_race("SignedOnly"))
+    assert info.value.field == "auth" and "no credentials" in str(info.value)
+    assert fake.request_counts["race"] == 0
 
 
 async def test_edit_race_replaces_it(fake, client_for) -> None:
@@ -282,7 +285,7 @@ _AUTH_OF = {
 
 @pytest.mark.parametrize(
     ("endpoint", "mode"),
-    [(e, m.__name__) for e, modes in ENDPOINT_AUTH.items() for m in modes],
+    [(e.name, m.__name__) for e in TABLE.values() for m in e.auth],
 )
 async def test_every_listed_auth_mode_succeeds(fake, client_for, endpoint, mode) -> None:
     auth = getattr(fake, _AUTH_OF[mode])()
@@ -480,7 +483,10 @@ async def test_duplicate_url_string_is_error_216(fake, client_for) -> None:
 
 # --- throttling and the retry rules ----------------------------------------------------------
 
-THROTTLE_RETRY = RetryPolicy(max_attempts=8, backoff_initial=0.02, backoff_max=0.05)
+# The fake refills a token every 0.2 s, so a second call made at once is throttled even on
+# a loaded machine, and eight attempts (about 1.3 s of backoff) outlast the refill.
+THROTTLE_RETRY = RetryPolicy(max_attempts=8, backoff_initial=0.05, backoff_max=0.2)
+THROTTLE = 5.0
 
 
 @pytest.mark.parametrize("mode", ["error14", "http429"])
@@ -493,7 +499,7 @@ async def test_throttled_call_is_retried_and_processed_once(
     fixed = RateLimit(per_second=10_000, burst=100, adaptive=False)
     client = client_for(auth, retry=THROTTLE_RETRY, rate_limit=fixed)
     call = _calls(fake)[endpoint]
-    fake.set_throttle(Throttle(per_second=40, burst=1, mode=mode))
+    fake.set_throttle(Throttle(per_second=THROTTLE, burst=1, mode=mode))
     await call(client)  # takes the only token
     result = await call(client)  # throttled at first, then retried after the refill
     assert result
@@ -505,7 +511,7 @@ async def test_throttled_call_is_retried_and_processed_once(
 
 async def test_throttle_with_the_default_adaptive_limiter(fake, client_for, day) -> None:
     client = client_for(fake.v2_auth(), retry=THROTTLE_RETRY)
-    fake.set_throttle(Throttle(per_second=40, burst=1))
+    fake.set_throttle(Throttle(per_second=THROTTLE, burst=1))
     for _ in range(2):
         albums = await client.photos.get_albums(race_id=day[0], race_event_days_id=day[1])
         assert _convert.unstructure(albums) == fake.data.albums_json(
