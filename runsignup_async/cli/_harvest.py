@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from .. import Client, RateLimit
+from .._endpoint_table import ENDPOINTS
+from .._pagination import RaceDay
 from ..errors import ValidationError
 from ..harvester import MANIFEST_NAME, SIZES, BibHit, Manifest, harvest
-from ..pagination import RaceDay
+from ..harvester.layout import check_sizes
 from ._credentials import resolve_auth
-from ._endpoints import PHOTO_AUTH, add_common
+from ._endpoints import add_common
 from ._output import CliError
 from ._progress import make_progress, render_summary
 
@@ -70,10 +72,10 @@ def _race_day(row: Any) -> RaceDay:
 
 
 def _sizes(text: str) -> tuple[str, ...]:
-    sizes = tuple(s.strip() for s in text.split(",") if s.strip())
-    if not sizes or any(s not in SIZES for s in sizes):
-        raise argparse.ArgumentTypeError(f"choose from {','.join(SIZES)}, got {text!r}")
-    return sizes
+    try:
+        return check_sizes(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 async def run_harvest(args: argparse.Namespace) -> int:
@@ -84,7 +86,7 @@ async def run_harvest(args: argparse.Namespace) -> int:
         return await _harvest_fake(args, races)
     if not races:
         raise CliError("nothing to harvest: give --races-file FILE or --race RACE_ID:DAY_ID")
-    auth = resolve_auth(args, PHOTO_AUTH)
+    auth = resolve_auth(args, ENDPOINTS["get-race-photos"])
     return await _harvest(
         args, Client(auth, base_url=args.base_url, **_client_options(args)), races
     )

@@ -76,13 +76,17 @@ def test_missing_credentials_say_which_variables(
     assert code == 1 and "RUNSIGNUP_RSU_API_SECRET" in one_error_line(err)
 
 
-def test_flags_override_environment(
-    fake: FakeRunSignup, capsys: pytest.CaptureFixture[str]
+def test_key_flags_override_environment(
+    fake: FakeRunSignup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     race_id, day_id = fake.race_days()[0]
-    code, _, err = run(capsys, "albums", "--race-id", str(race_id), "--race-event-days-id",
-                       str(day_id), "--base-url", fake.base_url, "--auth", "api",
-                       "--api-key", "wrong", "--api-secret", "wrong")  # fmt: skip
+    monkeypatch.setenv("RUNSIGNUP_API_KEY", fake.credentials.api_key)
+    monkeypatch.setenv("RUNSIGNUP_API_SECRET", fake.credentials.api_secret)
+    albums = ["albums", "--race-id", str(race_id), "--race-event-days-id", str(day_id),
+              "--base-url", fake.base_url, "--auth", "api"]  # fmt: skip
+    code, _, err = run(capsys, *albums)
+    assert code == 0, err
+    code, _, err = run(capsys, *albums, "--api-key", "wrong")
     assert code == 1 and "error 6" in one_error_line(err)
 
 
