@@ -12,15 +12,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 from urllib.parse import unquote
+
+from ..errors import ValidationError
 
 __all__ = [
     "MANIFEST_NAME",
     "SIZES",
     "Layout",
     "album_component",
+    "check_sizes",
     "extension_of",
     "is_temp_name",
     "temp_path",
@@ -28,6 +32,19 @@ __all__ = [
 ]
 
 SIZES: Final = ("original", "large", "thumbnail")
+
+
+def check_sizes(sizes: Sequence[str] | str) -> tuple[str, ...]:
+    """The sizes to fetch, each once, in order; ``"original,large"`` or a sequence."""
+    if isinstance(sizes, str):
+        sizes = sizes.split(",")
+    chosen = tuple(dict.fromkeys(s.strip() for s in sizes if s.strip()))
+    bad = [s for s in chosen if s not in SIZES]
+    if not chosen or bad:
+        raise ValidationError("sizes", f"choose among {', '.join(SIZES)}; got {list(sizes)!r}")
+    return chosen
+
+
 MANIFEST_NAME: Final = "manifest.sqlite3"
 _EXTENSIONS: Final = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 _DEFAULT_EXTENSION: Final = ".jpg"

@@ -10,23 +10,25 @@ on the event loop thread, so it needs no lock.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import RateLimitError, RunSignupError, ServerError, TransportError, ValidationError
-from ..pagination import ManyReport, RaceDay
+from .. import _retry
+from .._pagination import ManyReport, RaceDay
+from ..errors import RunSignupError
 from . import _settings as S
 from ._commit import Committer
 from ._files import FileThreads
 from ._lock import DestinationLock
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from ._sync import FileSystems, file_systems
-from .download import Downloaded, DownloadError, remove_stale_temps, save_atomically
-from .layout import MANIFEST_NAME, SIZES, Layout
+from .download import Downloaded, remove_stale_temps, save_atomically
+from .layout import MANIFEST_NAME, Layout, check_sizes
 from .manifest import Manifest
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from ..models import Photo
 
 __all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest"]
+
+logger = logging.getLogger("runsignup_async.harvest")
 
 Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
 
@@ -43,20 +47,6 @@ class _Job:
     race_id: int
     photo: Photo
     files: tuple[tuple[str, str, str], ...]  # (size, url, final path)
-
-
-def _check_sizes(sizes: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(sizes, str):
-        sizes = sizes.split(",")
-    chosen = tuple(dict.fromkeys(s.strip() for s in sizes))
-    bad = [s for s in chosen if s not in SIZES]
-    if not chosen or bad:
-        raise ValidationError("sizes", f"choose among {', '.join(SIZES)}; got {list(sizes)!r}")
-    return chosen
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, TransportError | ServerError | RateLimitError | DownloadError)
 
 
 def _reason(exc: BaseException) -> str:
@@ -234,25 +224,29 @@ class _Harvest:
             self.emit("photo_downloaded", key, photo.photo_id)
 
     async def fetch_file(self, url: str, path: str) -> Downloaded:
-        delay = S.BACKOFF_INITIAL
-        attempt = 1
-        while True:
-            try:
-                durable = self.file_systems is None
+        # GETs of an image: retried as the client's table retries any GET (a 404 or 403
+        # is final: the same URL will not start working).
+        retrying = _retry.retrying(S.IMAGE_RETRY, idempotent=True, what="image download")
+        async for attempt in retrying:
+            with attempt:
                 return await save_atomically(
                     self.client,
                     url,
                     path,
                     files=self.files,
-                    durable=durable,
+                    durable=self.file_systems is None,
                     inline=self.committer.idle,
                 )
-            except RunSignupError as exc:
-                if attempt >= S.FILE_ATTEMPTS or not _retryable(exc):
-                    raise
-            attempt += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, S.BACKOFF_MAX)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    @staticmethod
+    async def stop(tasks: Sequence[asyncio.Future[None]], committing: asyncio.Future[Any]) -> None:
+        for task in tasks:
+            task.cancel()
+        # Each worker removes its temp file as it unwinds; wait for all of them.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        committing.cancel()
+        await asyncio.gather(committing, return_exceptions=True)
 
     def photo_failed(self, key: Key, photo_id: int, errors: list[tuple[str, str]]) -> None:
         self.stats.photos_failed += 1
@@ -307,16 +301,17 @@ class _Harvest:
                         raise error
         except BaseException:
             manifest.finish_run(run_id, "interrupted")
+            await self.stop(tasks, committing)
+            # What was downloaded before the stop is still made durable and recorded; but
+            # the error in flight (a cancellation, Ctrl-C, a failed task) is what the
+            # caller gets, never a commit error raised over it.
+            try:
+                self.committer.commit_now()
+            except Exception:
+                logger.exception("harvest stopped; recording its last downloads failed too")
             raise
-        finally:
-            for task in tasks:
-                task.cancel()
-            # Each worker removes its temp file as it unwinds; wait for all of them.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            committing.cancel()
-            await asyncio.gather(committing, return_exceptions=True)
-            # What was downloaded, even in an interrupted run, is made durable and recorded.
-            self.committer.commit_now()
+        await self.stop(tasks, committing)
+        self.committer.commit_now()
         self.mark_race_days()
         summary = self.summary()
         manifest.finish_run(run_id, "ok" if summary.ok else "failures")
@@ -336,6 +331,17 @@ def _make_dest(dest: str | os.PathLike[str]) -> Path:
     root = Path(dest).absolute()
     os.makedirs(root, exist_ok=True)
     return root
+
+
+def _since_mark(day: RaceDay, manifest: Manifest) -> RaceDay:
+    """``day`` limited to uploads after its mark: a new object, the caller's is untouched.
+
+    Where the caller gave an ``uploaded_since`` too, the later of the two bounds holds; a
+    race day with no mark yet keeps the caller's bound.
+    """
+    mark = manifest.high_water(day.race_id, day.race_event_days_id)
+    bounds = [t for t in (day.uploaded_since, mark) if t is not None]
+    return attrs.evolve(day, uploaded_since=max(bounds, default=None))
 
 
 async def _race_days(races: Races) -> list[RaceDay]:
@@ -373,7 +379,7 @@ async def harvest(
     a destination in use by another harvest, a disk that fails to make files durable
     (``OSError``), or a bug; cancelling leaves no partial file under a final name.
     """
-    chosen = _check_sizes(sizes)
+    chosen = check_sizes(sizes)
     days = await _race_days(races)
     root = _make_dest(dest)
     with (
@@ -382,12 +388,7 @@ async def harvest(
         file_systems() as watched,
     ):
         if since_last:
-            days = [
-                attrs.evolve(
-                    day, uploaded_since=manifest.high_water(day.race_id, day.race_event_days_id)
-                )
-                for day in days
-            ]
+            days = [_since_mark(day, manifest) for day in days]
         async with FileThreads() as files:
             job = _Harvest(client, root, manifest, chosen, progress, watched, files)
             return await job.run(days, concurrency)

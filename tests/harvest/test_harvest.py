@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import attrs
 import pytest
 
+from runsignup_async import RaceDay
 from runsignup_async.harvester import MANIFEST_NAME, HarvestEvent, harvest
 from runsignup_async.testing import FakeRunSignup, Fault
 
@@ -192,3 +194,59 @@ async def test_a_destination_spelled_with_dot_dot_records_true_relative_paths(
         paths = [row[0] for row in db.execute("SELECT path FROM files")]
     assert len(paths) == 10
     assert all(re.match(FINAL, rel) and (tmp_path / "photos" / rel).is_file() for rel in paths)
+
+
+@pytest.mark.runsignup_fake(seed=8, races=2, photos_per_race_day=10)
+async def test_since_last_keeps_the_callers_bound_and_objects(
+    runsignup_fake: FakeRunSignup, tmp_path: Path
+) -> None:
+    # No race day has a mark yet: the caller's own uploaded_since still holds, and the
+    # RaceDay objects the caller passed are left as they were.
+    fake = runsignup_fake
+    race_id, day_id = fake.race_days()[0]
+    stamps = sorted(int(p["uploaded_ts"]) for p in fake.photos(race_id, day_id))
+    since = datetime.fromtimestamp(stamps[5], tz=timezone.utc)
+    day = RaceDay(race_id, day_id, uploaded_since=since)
+    async with fast_client(fake) as client:
+        summary = await harvest(client, [day], tmp_path, since_last=True)
+    assert day.uploaded_since == since
+    newer = [s for s in stamps if s >= stamps[5]]
+    assert summary.ok and summary.photos_found == len(newer) < len(stamps)
+    assert fake.image_request_count == len(newer)
+
+
+@pytest.mark.runsignup_fake(seed=12, races=2, photos_per_race_day=30)
+async def test_cancelling_surfaces_the_cancellation_not_a_commit_error(
+    runsignup_fake: FakeRunSignup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nothing is committed while the run goes on (a huge batch, a long interval), and the
+    # disk fails as the interrupted run records what it downloaded: the caller still gets
+    # its CancelledError, and the commit failure is logged.
+    from runsignup_async.harvester import _settings, _sync
+
+    monkeypatch.setattr(_settings, "COMMIT_BATCH", 1_000_000)
+    monkeypatch.setattr(_settings, "COMMIT_INTERVAL", 3600)
+    failing = False
+
+    def fsync_dirs(*args: object, **kwargs: object) -> None:
+        if failing:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(_sync, "fsync_dirs", fsync_dirs)
+    fake = runsignup_fake
+    fake.faults.add(Fault.slow(0.01), endpoint="images")
+    async with fast_client(fake) as client:
+        task = asyncio.ensure_future(harvest(client, fake.race_days(), tmp_path))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if fake.image_request_count >= 5:
+                break
+        failing = True
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert "recording its last downloads failed" in caplog.text
+    assert temp_files(tmp_path) == []
