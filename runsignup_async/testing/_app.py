@@ -27,7 +27,7 @@ from ._data import FakeData, PhotoOrder, RaceDayIds
 from ._faults import FaultPlan
 from ._images import DEFAULT_LENGTHS, MIN_LENGTH, image_bytes
 from ._routes import Routes
-from ._state import CredentialLeak, Options, ProcessedPost, ServerState
+from ._state import DEFAULT_MAX_PAGE_SIZE, CredentialLeak, Options, ProcessedPost, ServerState
 from ._throttle import Throttle, ThrottleState
 
 __all__ = ["FakeRunSignup"]
@@ -38,6 +38,11 @@ class FakeRunSignup:
 
     Data comes from ``data`` or is generated from ``seed`` (``races`` races, each with
     ``days_per_race`` event days of ``photos_per_race_day`` photos).
+
+    Where the real API is unverified the defaults are the harder case for a client:
+    photos are listed newest first (``photo_order="photo_id"`` for ascending ids), so an
+    upload during a walk shifts later pages, and ``num`` is silently capped at
+    ``max_page_size`` = 100 (``None``: no cap).
     """
 
     def __init__(
@@ -52,8 +57,8 @@ class FakeRunSignup:
         host: str = "127.0.0.1",
         port: int = 0,
         image_port: int = 0,
-        max_page_size: int | None = None,
-        photo_order: PhotoOrder = "photo_id",
+        max_page_size: int | None = DEFAULT_MAX_PAGE_SIZE,
+        photo_order: PhotoOrder = "newest_first",
         image_size: int | Mapping[str, int] | None = None,
         throttle: Throttle | None = None,
         latency: float = 0.0,
@@ -211,9 +216,10 @@ class FakeRunSignup:
         return [e["event_id"] for e in self.data.races[race_id]["events"]]
 
     def photos(self, race_id: int, race_event_days_id: int) -> list[dict[str, Any]]:
-        """The day's photos as the API lists them (ascending photo_id, all albums)."""
+        """The day's photos, all albums, in the order the fake lists them (``photo_order``)."""
         base = self.image_base_url
-        return [p.to_json(base) for p in self.data.days[(race_id, race_event_days_id)].by_id]
+        day = self.data.days[(race_id, race_event_days_id)]
+        return [p.to_json(base) for p in day.ordered(self._state.options.photo_order)]
 
     def add_race_day(
         self,

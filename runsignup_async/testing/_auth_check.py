@@ -1,11 +1,11 @@
 """Credential checks: which keys the fake accepts, for which races, and signature checks.
 
 Decisions (the pages do not say): every authentication failure, including a bad, stale,
-replayed or unknown ``protected_api_signature``, is error 6; a key that authenticates but
-is not granted the race is error 7. Sending two key modes at once (say ``api_key`` and
-``tmp_key``) is error 6, since the pages say they must not be combined. A protected call
-(create/edit race) needs a valid signature *and* keys in any mode: a signature alone is
-error 6.
+replayed or unknown ``protected_api_signature``, is error 6, on every endpoint; a key that
+authenticates but is not granted the race is error 7. A signed call (create/edit race)
+needs keys too, in any mode (api, tmp, v2, sp or bearer), beside a valid signature: a
+signature alone is error 6. Sending two key modes at once (say ``api_key`` and
+``tmp_key``) is error 6, since the pages say they must not be combined.
 """
 
 from __future__ import annotations

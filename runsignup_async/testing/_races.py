@@ -9,21 +9,40 @@ Decisions where the page is silent or vague:
 - events without ``event_id`` are added to a new race event day when the request sends
   only new events (a renewal), else to the day named by ``race_event_days_id`` or the
   race's latest day;
-- code 216 (URL string in use) is sent in the standard envelope.
+- code 216 (URL string in use) is sent in the standard envelope;
+- every field the page types is checked before anything is stored: code 3 naming it,
+  222 for ``draft_race``, 9 for a malformed date or datetime;
+- an event sent (new or edited) that starts before now, in the race's timezone, is code
+  227 unless the request sets ``allow_past_event_creation`` to ``"T"``.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import zoneinfo
 from typing import Any, Final
 
+from ._checks import (
+    Field,
+    a_list,
+    an_id,
+    an_object,
+    check_object,
+    date,
+    date_time,
+    number,
+    parse_datetime,
+    text,
+    tf,
+)
+from ._checks import zone as timezone_name
 from ._state import Call, RaceCheck, ServerState
 from ._wire import (
     DRAFT_FLAG,
-    INVALID_DATE,
     INVALID_ID,
     INVALID_PARAMS,
+    PAST_EVENT,
     URL_IN_USE,
     ApiFailure,
     opt_int,
@@ -41,31 +60,66 @@ def _fail(message: str) -> ApiFailure:
     return ApiFailure(INVALID_PARAMS, f"Invalid value for parameter request: {message}")
 
 
-def _check_common(race: dict[str, Any]) -> list[dict[str, Any]]:
-    name = race.get("name")
-    if not isinstance(name, str) or not name.strip():
+_ADDRESS: Final = {
+    "street": Field(text, null=True),
+    "city": Field(text, required=True),
+    "state": Field(text, null=True),
+    "country_code": Field(text, null=True),
+    "zipcode": Field(text, null=True),
+}
+_EVENT: Final = {
+    "event_id": Field(an_id, null=True),
+    "name": Field(text, required=True),
+    "start_time": Field(date_time, required=True),
+    "end_time": Field(date_time, null=True),
+    "event_type": Field(text, null=True),
+    "distance": Field(number, null=True),
+    "distance_units": Field(text, null=True),
+    "age_calc_base_date": Field(date, null=True),
+}
+_RACE: Final = {
+    "name": Field(text, required=True),
+    "partner_id": Field(an_id, null=True),
+    "partner_token": Field(text, null=True),
+    "url_string": Field(text, null=True),
+    "draft_race": Field(tf, code=DRAFT_FLAG),
+    "address": Field(an_object, required=True),
+    "contact_email": Field(text, null=True),
+    "timezone": Field(timezone_name, null=True),
+    "allow_past_event_creation": Field(tf),
+    "race_event_days_id": Field(an_id, null=True),
+    "preserve_missing_events": Field(tf),
+    "events": Field(a_list, required=True),
+}
+
+
+def _check_common(race: dict[str, Any], timezone: str) -> list[dict[str, Any]]:
+    """The request's events, once every field of the race passes its check."""
+    check_object(race, _RACE, "request")
+    if not race["name"].strip():
         raise _fail("name is required")
-    address = race.get("address")
-    if not isinstance(address, dict) or not address.get("city"):
+    address = check_object(race["address"], _ADDRESS, "request.address")
+    if not address["city"]:
         raise _fail("address.city is required")
     if not address.get("state") and not address.get("country_code"):
         raise _fail("address.state or address.country_code is required")
-    if race.get("draft_race") not in (None, "T", "F"):
-        raise ApiFailure(DRAFT_FLAG, "draft_race must be T or F.")
-    events = race.get("events", [])
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise _fail("events must be a list of objects")
+    events: list[dict[str, Any]] = race["events"]
     for n, event in enumerate(events):
-        if not isinstance(event.get("name"), str) or not event["name"]:
+        check_object(event, _EVENT, f"request.events[{n}]")
+        if not event["name"]:
             raise _fail(f"events[{n}].name is required")
-        for key in ("start_time", "end_time"):
-            value = event.get(key)
-            if value is None and key == "end_time":
-                continue
-            try:
-                datetime.datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S")
-            except ValueError:
-                raise ApiFailure(INVALID_DATE, f"Invalid date in events[{n}].{key}.") from None
+    if race.get("allow_past_event_creation") != "T":
+        now = datetime.datetime.now(zoneinfo.ZoneInfo(race.get("timezone") or timezone))
+        wall_clock_now = now.replace(tzinfo=None)
+        for n, event in enumerate(events):
+            start = parse_datetime(event["start_time"])
+            assert start is not None  # checked above
+            if start < wall_clock_now:
+                raise ApiFailure(
+                    PAST_EVENT,
+                    f"events[{n}] starts in the past ({event['start_time']}): set"
+                    " allow_past_event_creation to T to create or edit past events.",
+                )
     return events
 
 
@@ -103,7 +157,7 @@ def post_race(state: ServerState, call: Call, race_ok: RaceCheck) -> Any:
 
 def _create(state: ServerState, payload: dict[str, Any]) -> dict[str, Any]:
     data = state.data
-    events = _check_common(payload)
+    events = _check_common(payload, DEFAULT_TIMEZONE)
     if not events:
         raise _fail("at least one event is required")
     url = payload.get("url_string")
@@ -141,7 +195,7 @@ def _edit(
     state: ServerState, race_id: int, payload: dict[str, Any], preserve: bool
 ) -> dict[str, Any]:
     old = state.data.races[race_id]
-    sent_events = _check_common(payload)
+    sent_events = _check_common(payload, old.get("timezone") or DEFAULT_TIMEZONE)
     old_events = {e["event_id"]: e for e in old["events"]}
     updated, new = [], []
     for n, event in enumerate(sent_events):
@@ -164,8 +218,6 @@ def _edit(
         updated += [e for e in old["events"] if e["event_id"] not in kept_ids]
     race["events"] = updated
     days_id = payload.get("race_event_days_id")
-    if not isinstance(days_id, int) or isinstance(days_id, bool):
-        days_id = None
     if updated and days_id is None:
         days_id = max(e["race_event_days_id"] for e in updated)
     state.data.races[race_id] = race

@@ -16,13 +16,14 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
+from ._activities import post_activities
 from ._auth_check import AUTH_PARAMS, Mode
 from ._faults import Fault, FaultPlan
 from ._images import IMAGE_SIZES, image_chunks
 from ._photos import get_albums, get_photos
-from ._posts import post_activities, post_team_types
 from ._races import post_race
 from ._state import Call, CredentialLeak, RaceCheck, ServerState
+from ._teams import post_team_types
 from ._throttle import ThrottleState
 from ._wire import (
     BAD_HTTP_METHOD,
@@ -87,7 +88,7 @@ ENDPOINTS: Final = {
     "race": attrs.evolve(
         _endpoint(
             "race", "POST", ["race_id", "protected_api_signature", "preserve_missing_events"],
-            ["tmp", "api", "v2", "sp", "bearer"], post_race,
+            ["api", "tmp", "v2", "sp", "bearer"], post_race,
         ),
         signed=True,
     ),
@@ -188,7 +189,11 @@ class Routes:
         fmt = query.get("format")
         as_json = fmt == "json"
         if fmt not in (None, "json", "xml"):
-            failure = ApiFailure(FORMAT_NOT_SUPPORTED, "Format not supported.")
+            # csv is a documented format, but none of these five methods answers it (as
+            # far as the pages show): error 10, in the default format, XML.
+            failure = ApiFailure(
+                FORMAT_NOT_SUPPORTED, f"Format {fmt} not supported by this method."
+            )
             return render(failure.document(), as_json=False)
         if self.throttle.throttle is not None:
             refused = self._throttled(request, as_json)
@@ -219,10 +224,11 @@ class Routes:
         if path_race is not None and not path_race.isdigit():
             raise ApiFailure(INVALID_PARAMS, "Invalid value for parameter race_id")
         call = Call(params, request.headers, int(path_race) if path_race is not None else None)
-        if endpoint.signed:
-            # The signature comes on top of the caller's keys, never instead of them.
-            self.state.verifier.verify(params.get("protected_api_signature"))
+        # A signed call needs both: the caller's keys (any mode) and a valid signature.
+        # Keys first, so a request refused for its keys does not spend its nonce.
         caller = self.state.keyring.authenticate(params, request.headers, endpoint.modes)
+        if endpoint.signed:
+            self.state.verifier.verify(params.get("protected_api_signature"))
         race_ok = caller.check_race
         return endpoint.handler(self.state, call, race_ok)
 

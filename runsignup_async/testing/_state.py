@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
 from ._auth_check import Keyring, SignatureVerifier
 from ._data import FakeData, PhotoOrder
-from ._wire import INVALID_PARAMS, ApiFailure
+from ._wire import FORMAT_NOT_SUPPORTED, INVALID_PARAMS, ApiFailure
 
-__all__ = ["Call", "CredentialLeak", "Options", "ProcessedPost", "RaceCheck", "ServerState"]
+__all__ = [
+    "DEFAULT_MAX_PAGE_SIZE",
+    "Call",
+    "CredentialLeak",
+    "Options",
+    "ProcessedPost",
+    "RaceCheck",
+    "ServerState",
+]
 
 TeamTypesResponse = Literal["team_type_ids", "race_team_types"]
 RaceResponse = Literal["race", "flat"]
@@ -39,12 +47,19 @@ class CredentialLeak:
     names: tuple[str, ...]
 
 
+# The real API's cap on ``num`` is unverified; the fake caps it, the harder case.
+DEFAULT_MAX_PAGE_SIZE: Final = 100
+
+
 @attrs.frozen
 class Options:
-    """Behaviour switches for the places where the real API is unverified."""
+    """Behaviour switches for the places where the real API is unverified.
 
-    max_page_size: int | None = None
-    photo_order: PhotoOrder = "photo_id"
+    The defaults are the harder case for a client: newest first, ``num`` capped.
+    """
+
+    max_page_size: int | None = DEFAULT_MAX_PAGE_SIZE
+    photo_order: PhotoOrder = "newest_first"
     team_types_response: TeamTypesResponse = "team_type_ids"
     race_response: RaceResponse = "race"
 
@@ -59,10 +74,16 @@ class Call:
 
     def payload(self) -> Any:
         """The decoded ``request`` form field; code 3 unless it is JSON declared as such."""
-        if self.params.get("request_format") != "json":
+        request_format = self.params.get("request_format", "xml")
+        if request_format in ("xml", "csv"):
+            # Documented formats (xml is the default) that the fake does not parse.
             raise ApiFailure(
-                INVALID_PARAMS,
-                "Invalid value for parameter request_format: this server reads only json",
+                FORMAT_NOT_SUPPORTED,
+                f"Request format {request_format} not supported: send request_format=json",
+            )
+        if request_format != "json":
+            raise ApiFailure(
+                INVALID_PARAMS, f"Invalid value for parameter request_format: {request_format!r}"
             )
         raw = self.params.get("request")
         if not raw:

@@ -18,6 +18,7 @@ from ._xml import to_xml
 __all__ = [
     "ApiFailure",
     "dump_json",
+    "objects",
     "opt_int",
     "render",
     "req_int",
@@ -39,6 +40,7 @@ THROTTLED: Final = 14
 INVALID_ID: Final = 15
 URL_IN_USE: Final = 216
 DRAFT_FLAG: Final = 222
+PAST_EVENT: Final = 227
 
 _UINT = re.compile(r"[0-9]{1,18}\Z")
 
@@ -71,6 +73,16 @@ def render(
     return web.Response(
         text=to_xml(document), status=status, content_type=XML_TYPE, headers=headers
     )
+
+
+def objects(payload: Any, key: str) -> list[dict[str, Any]]:
+    """The list of objects under ``key`` of a request; code 3 for any other shape."""
+    items = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ApiFailure(
+            INVALID_PARAMS, f"Invalid value for parameter request: expected {{{key!r}: [objects]}}"
+        )
+    return items
 
 
 def req_int(params: Mapping[str, str], name: str) -> int:

@@ -64,15 +64,35 @@ async def test_photos_match_the_page_example(api, day, api_page_text) -> None:
         assert photo["race_event_days_id"] == day["race_event_days_id"]
 
 
-async def test_paging_covers_everything_once_and_ends_empty(api, day) -> None:
+async def _walk(api, day: dict[str, int], num: int) -> tuple[int, list[dict[str, Any]]]:
     seen = []
     for page in range(1, 10):
-        photos = (await api.get(PHOTOS, {**day, "page": page, "num": 10}))["photos"]
+        photos = (await api.get(PHOTOS, {**day, "page": page, "num": num}))["photos"]
         if not photos:
-            break
-        seen += [p["photo_id"] for p in photos]
+            return page, seen
+        seen += photos
+    raise AssertionError("the listing never ended")
+
+
+async def test_paging_covers_everything_once_newest_first_and_ends_empty(api, fake, day) -> None:
+    page, seen = await _walk(api, day, 10)
     assert page == 4
-    assert seen == sorted(seen) and len(set(seen)) == 25
+    ids = [p["photo_id"] for p in seen]
+    assert len(set(ids)) == 25
+    # The default is the harder order for a client: newest first (new uploads shift pages).
+    order = [(p["uploaded_ts"], p["photo_id"]) for p in seen]
+    assert order == sorted(order, reverse=True) and order != sorted(order)
+    assert ids == [p["photo_id"] for p in fake.photos(**day)]
+
+
+async def test_photo_id_order_is_the_option(api_for) -> None:
+    async with FakeRunSignup(seed=1, photo_order="photo_id") as fake:
+        race_id, days_id = fake.race_days()[0]
+        day = {"race_id": race_id, "race_event_days_id": days_id}
+        _, seen = await _walk(api_for(fake), day, 10)
+        ids = [p["photo_id"] for p in seen]
+        assert ids == sorted(ids) and len(ids) == 25
+        assert ids == [p["photo_id"] for p in fake.photos(race_id, days_id)]
 
 
 async def test_default_page_size_is_100(fake: FakeRunSignup, api) -> None:
@@ -80,6 +100,20 @@ async def test_default_page_size_is_100(fake: FakeRunSignup, api) -> None:
     day = {"race_id": ids.race_id, "race_event_days_id": ids.race_event_days_id}
     assert len((await api.get(PHOTOS, day))["photos"]) == 100
     assert len((await api.get(PHOTOS, {**day, "page": 2}))["photos"]) == 50
+
+
+async def test_num_is_capped_at_100_by_default(fake: FakeRunSignup, api) -> None:
+    ids = fake.add_race_day(fake.race_days()[0][0], photos=150)
+    day = {"race_id": ids.race_id, "race_event_days_id": ids.race_event_days_id, "num": 500}
+    assert len((await api.get(PHOTOS, day))["photos"]) == 100
+    assert len((await api.get(PHOTOS, {**day, "page": 2}))["photos"]) == 50
+
+
+async def test_no_cap_is_the_option(api_for) -> None:
+    async with FakeRunSignup(seed=2, races=1, photos_per_race_day=150, max_page_size=None) as fake:
+        race_id, days_id = fake.race_days()[0]
+        day = {"race_id": race_id, "race_event_days_id": days_id, "num": 500}
+        assert len((await api_for(fake).get(PHOTOS, day))["photos"]) == 150
 
 
 async def test_max_page_size_caps_num_silently(api_for) -> None:

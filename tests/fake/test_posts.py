@@ -46,8 +46,11 @@ async def test_activities_bad_input(api, fake, day) -> None:
     good = {"activities": [{"tally_split_date": "2020-07-25"}]}
     cases: list[tuple[dict[str, Any], dict[str, Any], int]] = [
         ({}, {"request": "{not json", "request_format": "json"}, 3),
-        ({}, {"request": '{"activities": []}', "request_format": "xml"}, 3),
-        ({}, {"request": '{"activities": []}'}, 3),  # request_format left at its xml default
+        # xml and csv are documented request formats the fake does not read: code 10
+        ({}, {"request": '{"activities": []}', "request_format": "xml"}, 10),
+        ({}, {"request": '{"activities": []}', "request_format": "csv"}, 10),
+        ({}, {"request": '{"activities": []}'}, 10),  # request_format left at its xml default
+        ({}, {"request": '{"activities": []}', "request_format": "yaml"}, 3),
         ({}, {"request_format": "json"}, 3),  # no request field
         ({}, {"request": '{"activity": []}', "request_format": "json"}, 3),
         ({}, {"request": '{"activities": [{"tally_split_date": "25/07/2020"}]}',
@@ -72,10 +75,12 @@ async def test_team_types_example_create_then_edit(api, fake, day, page_json) ->
     example = page_json("manage-race-team-types", "For JSON requests")
     race_id, days_id = day["race_id"], day["race_event_days_id"]
     create = copy.deepcopy(example)
-    del create["race_team_types"][0]["team_type_id"]  # 1123 exists on the page's server only
+    # 1123 and the event ids exist on the page's server only
+    del create["race_team_types"][0]["team_type_id"]
+    create["race_team_types"][0]["valid_event_ids"] = fake.event_ids(race_id)
     body = await api.post(_team_path(race_id), {"race_event_days_id": days_id}, payload=create)
     (type_id,) = body["team_type_ids"]
-    edit = copy.deepcopy(example)
+    edit = copy.deepcopy(create)
     edit["race_team_types"][0]["team_type_id"] = type_id
     # race_event_days_id is accepted in the form as well as the query.
     body = await api.post(
