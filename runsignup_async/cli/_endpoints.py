@@ -159,6 +159,7 @@ async def fake_server(args: argparse.Namespace) -> int:
         races=args.races,
         days_per_race=args.days_per_race,
         photos_per_race_day=args.photos_per_race_day,
+        races_file_out=args.races_file_out,
     )
     return 0
 
@@ -224,4 +225,9 @@ def add_endpoint_commands(commands: Any) -> None:
     p.add_argument("--races", type=int, default=3)
     p.add_argument("--days-per-race", type=int, default=1)
     p.add_argument("--photos-per-race-day", type=int, default=25)
+    p.add_argument(
+        "--races-file-out",
+        metavar="PATH",
+        help="write the race days as a races file for harvest --races-file (default: print it)",
+    )
     p.set_defaults(run=fake_server)

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from ._app import FakeRunSignup
 
-__all__ = ["run_server", "serve"]
+__all__ = ["races_file_text", "run_server", "serve", "write_races_file"]
+
+
+def races_file_text(fake: FakeRunSignup) -> str:
+    """Every race day as the CSV that ``runsignup-async harvest --races-file`` reads."""
+    rows = [f"{race_id},{days_id}" for race_id, days_id in fake.race_days()]
+    return "\n".join(["race_id,race_event_days_id", *rows]) + "\n"
+
+
+def write_races_file(fake: FakeRunSignup, path: str | os.PathLike[str]) -> Path:
+    """Write ``races_file_text`` to ``path`` whole (a temporary file, then a rename)."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(races_file_text(fake), encoding="utf-8")
+    partial.replace(target)
+    return target
 
 
 def describe(fake: FakeRunSignup) -> str:
@@ -32,7 +49,6 @@ def describe(fake: FakeRunSignup) -> str:
             f"&race_event_days_id={day[1]}&api_key={c.api_key}&api_secret={c.api_secret}"
             "&format=json'"
         )
-    lines.append(f"Race days (race_id, race_event_days_id): {fake.race_days()}")
     return "\n".join(lines)
 
 
@@ -42,11 +58,24 @@ async def serve(
     *,
     out: TextIO | None = None,
     ready: asyncio.Event | None = None,
+    races_file_out: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> None:
-    """Serve a ``FakeRunSignup(**options)`` until cancelled, after printing how to reach it."""
+    """Serve a ``FakeRunSignup(**options)`` until cancelled, after printing how to reach it.
+
+    The race days are printed as a races file for ``harvest --races-file``, or written to
+    ``races_file_out``.
+    """
     async with FakeRunSignup(host=host, port=port, **options) as fake:
-        print(describe(fake), file=out or sys.stdout, flush=True)
+        stream = out or sys.stdout
+        print(describe(fake), file=stream)
+        if races_file_out is not None:
+            written = write_races_file(fake, races_file_out)
+            print(f"Races file (for harvest --races-file) written to {written}", file=stream)
+        else:
+            print("Races file (for harvest --races-file):", file=stream)
+            print(races_file_text(fake), end="", file=stream)
+        stream.flush()
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
