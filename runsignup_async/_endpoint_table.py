@@ -94,6 +94,15 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = {
             page="https://runsignup.com/API/race/:race_id/teams/team-types/POST",
         ),
         Endpoint(
+            name="get-race",
+            method="GET",
+            path="/race/{race_id}",
+            # The single-race page is not among those we hold; FACTS.md's modes apply to
+            # every method, and a v2 key (the harvester's) comes first.
+            auth=_EVERY_MODE,
+            page="https://runsignup.com/API/race/:race_id/GET",
+        ),
+        Endpoint(
             name="race",
             method="POST",
             path="/race",

@@ -169,4 +169,7 @@ def team_types_payload(team_types: Iterable[TeamType | Mapping[str, Any]]) -> di
 def race_payload(race: Race | Mapping[str, Any]) -> dict[str, Any]:
     """The ``request`` object of POST /race (create or edit)."""
     payload: dict[str, Any] = unstructure(structure(race, Race))
+    for event in payload["events"]:
+        # Read from the API (races.get), assigned by it: not a field of the request.
+        event.pop("race_event_days_id", None)
     return payload

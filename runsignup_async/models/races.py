@@ -58,6 +58,8 @@ class Event:
     events left out are deleted). ``start_time`` / ``end_time`` are wall-clock times in
     the race's timezone: naive ``datetime`` or ``"YYYY-MM-DD hh:mm:ss"``.
     ``age_calc_base_date`` takes a ``date`` or ``"YYYY-MM-DD"``.
+    ``race_event_days_id`` is the event day the API filed the event under, as
+    ``client.races.get`` reads it; the API assigns it, so it is never sent.
     """
 
     event_id: int | NotGiven | None = attrs.field(default=NOT_GIVEN, converter=opt_id)
@@ -72,6 +74,7 @@ class Event:
         default=NOT_GIVEN, converter=opt_distance_units
     )
     age_calc_base_date: date | NotGiven | None = attrs.field(default=NOT_GIVEN, converter=opt_date)
+    race_event_days_id: int | NotGiven | None = attrs.field(default=NOT_GIVEN, converter=opt_id)
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.end_time, datetime) and self.end_time < self.start_time:

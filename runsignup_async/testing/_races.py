@@ -54,6 +54,12 @@ __all__ = ["post_race"]
 DEFAULT_TIMEZONE: Final = "America/New_York"
 # Fields an edit keeps whatever the request says.
 _KEPT_ON_EDIT: Final = ("race_id", "url_string", "partner_id", "partner_token")
+# Instructions to the edit, not fields of the race: never stored.
+_REQUEST_ONLY: Final = (
+    "preserve_missing_events",
+    "allow_past_event_creation",
+    "race_event_days_id",
+)
 
 
 def _fail(message: str) -> ApiFailure:
@@ -213,6 +219,8 @@ def _edit(
     for key in _KEPT_ON_EDIT:
         if key in old:
             race[key] = old[key]
+    for key in _REQUEST_ONLY:
+        race.pop(key, None)
     kept_ids = {e["event_id"] for e in updated}
     if preserve:
         updated += [e for e in old["events"] if e["event_id"] not in kept_ids]

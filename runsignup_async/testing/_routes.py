@@ -21,6 +21,7 @@ from ._auth_check import AUTH_PARAMS, Mode
 from ._faults import Fault, FaultPlan
 from ._images import IMAGE_SIZES, image_chunks
 from ._photos import get_albums, get_photos
+from ._race_get import get_race
 from ._races import post_race
 from ._state import Call, CredentialLeak, RaceCheck, ServerState
 from ._teams import post_team_types
@@ -85,6 +86,9 @@ ENDPOINTS: Final = {
         "team-types", "POST", ["race_id", "race_event_days_id"], ["api", "v2", "sp", "bearer"],
         post_team_types,
     ),
+    "get-race": _endpoint(
+        "get-race", "GET", [], ["v2", "api", "sp", "tmp", "bearer"], get_race,
+    ),
     "race": attrs.evolve(
         _endpoint(
             "race", "POST", ["race_id", "protected_api_signature", "preserve_missing_events"],
@@ -132,6 +136,7 @@ class Routes:
         app.router.add_route("*", "/rest/v2/vr-activities.json", self._bind("vr-activities"))
         app.router.add_route("*", "/rest/race/{race_id}/teams/team-types", self._bind("team-types"))
         app.router.add_route("*", "/rest/race", self._bind("race"))
+        app.router.add_route("*", "/rest/race/{race_id}", self._bind("get-race"))
         app.router.add_route("*", "/rest/{tail:.*}", self._unknown)
         return app  # fmt: skip
 

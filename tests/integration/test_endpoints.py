@@ -271,6 +271,7 @@ def _calls(fake: FakeRunSignup) -> dict[str, Callable[[Client], Awaitable[Any]]]
             race_id=race_id, race_event_days_id=days_id, team_types=[TeamType(team_type="T")]
         ),
         "race": lambda c: c.races.create(new_race(f"ModeRace{len(fake.races)}")),
+        "get-race": lambda c: c.races.get(race_id),
     }
 
 
@@ -324,6 +325,7 @@ GARBAGE: list[tuple[str, Any]] = [
     ("/rest/race", {"race": {"id": 9, "events": []}}),
     ("/rest/race", {"race_id": 9}),
     ("/rest/race", [1, 2]),
+    ("/rest/race/1", {"race": {"race_id": 1, "name": "R", "events": {"event_id": 2}}}),
 ]
 
 
@@ -357,6 +359,7 @@ async def test_wrong_shapes_are_response_decode_errors(garbage_server) -> None:
         lambda c: c.races.create(new_race()),
         lambda c: c.races.edit(race_id=9, race=new_race(NOT_GIVEN)),
         lambda c: c.races.create(new_race()),
+        lambda c: c.races.get(1),
     ]
     async with Client(
         V2KeyAuth("k", "s"),
@@ -373,7 +376,9 @@ async def test_wrong_shapes_are_response_decode_errors(garbage_server) -> None:
 
 # --- error paths, for every endpoint -------------------------------------------------------
 
-ENDPOINTS = ["get-race-photo-albums", "get-race-photos", "vr-activities", "team-types", "race"]
+ENDPOINTS = [
+    "get-race-photo-albums", "get-race-photos", "vr-activities", "team-types", "race", "get-race"
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -385,6 +390,7 @@ async def test_wrong_secret_is_authentication_error(fake, client_for, endpoint) 
         "vr-activities": V2KeyAuth(creds.rsu_api_key, "not-the-secret"),
         "team-types": V2KeyAuth(creds.rsu_api_key, "not-the-secret"),
         "race": TempKeyAuth(creds.tmp_key, "not-the-secret"),
+        "get-race": ApiKeyAuth(creds.api_key, "not-the-secret"),
     }[endpoint]
     with pytest.raises(AuthenticationError) as caught:
         await _calls(fake)[endpoint](client_for(wrong))
@@ -449,6 +455,7 @@ async def test_unknown_ids_are_invalid_request_errors(fake, client_for, day) -> 
             team_types=[TeamType(team_type="A", team_type_id=UNKNOWN)])),
         ("race", client_for(fake.temp_auth()).races.edit(
             race_id=UNKNOWN, race=new_race(NOT_GIVEN))),
+        ("get-race", v2.races.get(UNKNOWN)),
         ("race", client_for(fake.temp_auth()).races.edit(
             race_id=race_id,
             race=new_race(NOT_GIVEN, events=[attrs.evolve(new_race().events[0],
@@ -505,7 +512,7 @@ async def test_throttled_call_is_retried_and_processed_once(
     assert result
     assert fake.throttled_count >= 1
     assert fake.request_counts[endpoint] == 2 + fake.throttled_count
-    if endpoint not in ("get-race-photo-albums", "get-race-photos"):
+    if not TABLE[endpoint].idempotent:
         assert len(posts(fake, endpoint)) == 2  # each call applied exactly once
 
 

@@ -646,7 +646,16 @@ def test_every_endpoint_and_accepted_auth_mode_is_covered() -> None:
         "team-types": "team-types",
         "race": "race",
     }
-    expected = {(page_of[e.name], mode) for e in TABLE.values() for mode in e.auth}
+    # The single-race GET's page is not among the pages we hold (tests/api_pages): there
+    # is no spec to check its requests against. tests/fake/test_race_get.py checks its
+    # wire form (path, format=json, each mode's credentials) against the fake.
+    unspecified = {"get-race"}
+    expected = {
+        (page_of[e.name], mode)
+        for e in TABLE.values()
+        if e.name not in unspecified
+        for mode in e.auth
+    }
     assert expected <= covered
 
 
