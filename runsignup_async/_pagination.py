@@ -12,7 +12,8 @@ photo only ever moves to a later position, and the walk reads positions in order
 page is empty. Pages fetched concurrently may be answered out of order, so ``prefetch``
 trades that guarantee for speed on a listing that is being uploaded to.
 
-``iter_many`` walks many race days at once with ``concurrency`` workers, one race day each;
+``iter_many`` walks many race days at once with ``concurrency`` workers, one race day each
+(a bare race id is first expanded to all its race days, by one GET of the race);
 pages from all of them meet in one bounded queue, so a huge race cannot starve the others
 and a slow consumer holds memory flat. Leaving the loop, by ``break``, an exception or
 cancellation, cancels every worker and every request in flight. With ``async with`` that
@@ -32,16 +33,16 @@ from collections.abc import (
     Callable,
     Generator,
     Iterable,
-    Iterator,
 )
 from contextlib import aclosing
 from datetime import datetime
 from operator import attrgetter
 from types import TracebackType
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, Union
 
 import attrs
 
+from ._race_source import RaceSource
 from .errors import RunSignupError, ValidationError
 from .models import Album, Photo
 
@@ -50,6 +51,11 @@ __all__ = ["ManyReport", "OnError", "PagePosition", "PhotoIterator", "RaceDay", 
 
 T = TypeVar("T")
 OnError = Literal["raise", "skip"]
+# What the many-race-day walks take: a race day, or a bare race id for all of its days.
+RaceItem = Union["RaceDay", tuple[int, int], int]
+RaceItems = Iterable[RaceItem] | AsyncIterable[RaceItem]
+# A race id -> its race_event_days_ids (client.races.race_days).
+Expand = Callable[[int], Awaitable[list[int]]]
 
 
 def _positive_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -78,6 +84,20 @@ class RaceDay:
             return cls(*value)
         raise ValidationError(
             "races", f"expected RaceDay or (race_id, race_event_days_id), got {value!r}"
+        )
+
+    @classmethod
+    def or_race(cls, value: RaceItem) -> RaceDay | int:
+        """``value`` as a ``RaceDay``, or a checked bare race id (for all its race days)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value <= 0:
+                raise ValidationError("races", f"a race id must be positive, got {value}")
+            return value
+        if isinstance(value, RaceDay | tuple):
+            return cls.of(value)
+        raise ValidationError(
+            "races",
+            f"expected RaceDay, (race_id, race_event_days_id) or a race id, got {value!r}",
         )
 
 
@@ -213,6 +233,8 @@ class ManyReport:
 
     completed: list[RaceDay] = attrs.field(factory=list)
     failures: dict[RaceDay, RunSignupError] = attrs.field(factory=dict)
+    # Bare race ids whose race days could not be read (an unknown race, ...).
+    failed_races: dict[int, RunSignupError] = attrs.field(factory=dict)
     max_uploaded_ts: dict[RaceDay, datetime] = attrs.field(factory=dict)
     positions: dict[RaceDay, PagePosition] = attrs.field(factory=dict)
 
@@ -242,11 +264,12 @@ class RaceDayIterator(Generic[T]):
 
     def __init__(
         self,
-        races: Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]],
+        races: RaceItems,
         listing: Callable[[RaceDay], _Listing[T]],
         *,
         concurrency: int,
         on_error: OnError,
+        expand: Expand | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError(
@@ -255,8 +278,9 @@ class RaceDayIterator(Generic[T]):
         if on_error not in ("raise", "skip"):
             raise ValidationError("on_error", f"must be 'raise' or 'skip', got {on_error!r}")
         if isinstance(races, list | tuple):
-            races = [RaceDay.of(race) for race in races]  # refuse bad input before any I/O
+            races = [RaceDay.or_race(race) for race in races]  # refuse bad input before any I/O
         self._races = races
+        self._expand = expand
         self._listing = listing
         self._concurrency = concurrency
         self._on_error = on_error
@@ -295,7 +319,7 @@ class RaceDayIterator(Generic[T]):
     async def _run(self) -> AsyncGenerator[T, None]:
         # Two pages per worker keeps every worker busy while bounding memory.
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * self._concurrency)
-        source = _RaceSource(self._races)
+        source: RaceSource[RaceDay] = RaceSource(self._races, RaceDay.or_race)
         workers = [
             asyncio.ensure_future(self._worker(source, queue)) for _ in range(self._concurrency)
         ]
@@ -313,9 +337,13 @@ class RaceDayIterator(Generic[T]):
         finally:
             await _cancel_all(workers)
 
-    async def _worker(self, source: _RaceSource, queue: asyncio.Queue[Any]) -> None:
+    async def _worker(self, source: RaceSource[RaceDay], queue: asyncio.Queue[Any]) -> None:
         try:
             while (day := await source.next()) is not None:
+                if isinstance(day, int):
+                    if not await self._expand_race(day, source, queue):
+                        return
+                    continue
                 listing = self._listing(day)
                 try:
                     # Closed here, not by the garbage collector: a cancelled worker must
@@ -339,27 +367,23 @@ class RaceDayIterator(Generic[T]):
             return
         await queue.put(_DONE)
 
-
-class _RaceSource:
-    """Hands out race days to workers one at a time, from a sync or async iterable."""
-
-    def __init__(
-        self,
-        races: Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]],
-    ) -> None:
-        self._lock = asyncio.Lock()
-        self._sync: Iterator[Any] | None = None
-        self._async: AsyncIterator[Any] | None = None
-        if isinstance(races, AsyncIterable):
-            self._async = aiter(races)
-        else:
-            self._sync = iter(races)
-
-    async def next(self) -> RaceDay | None:
-        if self._sync is not None:
-            value = next(self._sync, None)
-        else:
-            assert self._async is not None
-            async with self._lock:
-                value = await anext(self._async, None)
-        return None if value is None else RaceDay.of(value)
+    async def _expand_race(
+        self, race_id: int, source: RaceSource[RaceDay], queue: asyncio.Queue[Any]
+    ) -> bool:
+        """Hand out the race days of ``race_id``; False when the walk must stop (on_error)."""
+        days: list[RaceDay] = []
+        try:
+            if self._expand is None:  # a walk built without the client: a bug, surfaced
+                raise TypeError(f"this walk cannot expand the bare race id {race_id}")
+            try:
+                found = await self._expand(race_id)
+            except RunSignupError as exc:
+                if self._on_error == "raise":
+                    await queue.put(exc)
+                    return False
+                self.report.failed_races[race_id] = exc
+                return True
+            days = [RaceDay(race_id, days_id) for days_id in found]
+        finally:
+            source.expanded(days)
+        return True

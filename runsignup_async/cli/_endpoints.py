@@ -131,6 +131,14 @@ def _race(path: str) -> Race:
     return race
 
 
+async def race_get(args: argparse.Namespace) -> int:
+    # Printed in the request shape that `race edit FILE` reads back.
+    async with client_from(args, resolve_auth(args, ENDPOINTS["get-race"])) as client:
+        race = await client.races.get(args.race_id)
+    print_json(race)
+    return 0
+
+
 async def race_create(args: argparse.Namespace) -> int:
     race = _race(args.file)
     signer = resolve_signer(args)
@@ -205,9 +213,13 @@ def add_endpoint_commands(commands: Any) -> None:
     add_common(p)
     p.set_defaults(run=team_types_set)
 
-    group = commands.add_parser("race", help="create or edit a race (protected)").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    group = commands.add_parser(
+        "race", help="read a race, or create or edit one (protected)"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = group.add_parser("get", help="race RACE_ID with all its events (JSON, as edit reads it)")
+    p.add_argument("race_id", metavar="RACE_ID", type=int)
+    add_common(p)
+    p.set_defaults(run=race_get)
     p = group.add_parser("create", help="create the race object in FILE")
     p.add_argument("file", metavar="FILE")
     add_common(p)

@@ -29,15 +29,27 @@ FAKE_PHOTOS_PER_DAY: Final = 40
 FAKE_SEED: Final = 2024
 
 
-def parse_race(text: str) -> tuple[int, int]:
+def parse_race(text: str) -> RaceDay | int:
+    """``RACE_ID:RACE_EVENT_DAYS_ID``, or ``RACE_ID`` alone for all the race's days."""
     race, sep, day = text.partition(":")
-    if not sep or not race.strip().isdigit() or not day.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"expected RACE_ID:RACE_EVENT_DAYS_ID, got {text!r}")
-    return int(race), int(day)
+    try:
+        if not sep and race.strip().isdigit():
+            return RaceDay.or_race(int(race))
+        if sep and race.strip().isdigit() and day.strip().isdigit():
+            return RaceDay(int(race), int(day))
+    except ValidationError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected RACE_ID or RACE_ID:RACE_EVENT_DAYS_ID (positive ids), got {text!r}"
+    )
 
 
-def read_races_file(path: str) -> list[RaceDay]:
-    """CSV with a ``race_id,race_event_days_id`` header, or JSON (objects or pairs)."""
+def read_races_file(path: str) -> list[RaceDay | int]:
+    """CSV with a ``race_id,race_event_days_id`` header, or JSON (objects, pairs or ids).
+
+    A row without a race event days id (empty, null, or no such column) stands for all
+    the race's days.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -51,24 +63,38 @@ def read_races_file(path: str) -> list[RaceDay]:
                 raise ValueError("expected a JSON list of race days")
             return [_race_day(row) for row in rows]
         reader = csv.DictReader(text.splitlines())
-        if not {"race_id", "race_event_days_id"} <= set(reader.fieldnames or ()):
-            raise ValueError("the CSV header must name race_id and race_event_days_id")
+        if "race_id" not in (reader.fieldnames or ()):
+            raise ValueError("the CSV header must name race_id (and race_event_days_id)")
         return [_race_day(row) for row in reader]
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{path}: {exc}") from None
 
 
-def _race_day(row: Any) -> RaceDay:
+def _race_day(row: Any) -> RaceDay | int:
     if isinstance(row, dict):
-        pair = (row["race_id"], row["race_event_days_id"])
+        pair = (row["race_id"], row.get("race_event_days_id"))
     elif isinstance(row, list) and len(row) == 2:
         pair = (row[0], row[1])
+    elif isinstance(row, int | str) and not isinstance(row, bool):
+        pair = (row, None)
     else:
         raise ValueError(f"not a race day: {row!r}")
+    race, day = (_whole(value) for value in pair)
+    if race is None:
+        raise ValueError(f"no race_id in {row!r}")
     try:
-        return RaceDay(int(pair[0]), int(pair[1]))
+        return RaceDay.or_race(race) if day is None else RaceDay(race, day)
     except ValidationError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _whole(value: Any) -> int | None:
+    """A CSV cell or JSON value as a whole number; None when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"not an id: {value!r}")
+    return int(value)
 
 
 def _sizes(text: str) -> tuple[str, ...]:
@@ -79,13 +105,13 @@ def _sizes(text: str) -> tuple[str, ...]:
 
 
 async def run_harvest(args: argparse.Namespace) -> int:
-    races: list[RaceDay] = [RaceDay(*pair) for pair in args.race or ()]
+    races: list[RaceDay | int] = list(args.race or ())
     if args.races_file:
         races += read_races_file(args.races_file)
     if args.fake:
         return await _harvest_fake(args, races)
     if not races:
-        raise CliError("nothing to harvest: give --races-file FILE or --race RACE_ID:DAY_ID")
+        raise CliError("nothing to harvest: give --races-file FILE or --race RACE_ID[:DAY_ID]")
     auth = resolve_auth(args, ENDPOINTS["get-race-photos"])
     return await _harvest(
         args, Client(auth, base_url=args.base_url, **_client_options(args)), races
@@ -99,7 +125,7 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-async def _harvest_fake(args: argparse.Namespace, races: list[RaceDay]) -> int:
+async def _harvest_fake(args: argparse.Namespace, races: list[RaceDay | int]) -> int:
     from ..testing import FakeRunSignup
 
     async with FakeRunSignup(
@@ -115,7 +141,7 @@ async def _harvest_fake(args: argparse.Namespace, races: list[RaceDay]) -> int:
         return await _harvest(args, client, races)
 
 
-async def _harvest(args: argparse.Namespace, client: Client, races: list[RaceDay]) -> int:
+async def _harvest(args: argparse.Namespace, client: Client, races: list[RaceDay | int]) -> int:
     async with client:
         with make_progress(not args.quiet) as progress:
             summary = await harvest(
@@ -196,8 +222,18 @@ async def bib_index(args: argparse.Namespace) -> int:
 
 def add_harvest_commands(commands: Any) -> None:
     p = commands.add_parser("harvest", help="download every photo of many race days, resumably")
-    p.add_argument("--races-file", metavar="FILE", help="CSV (race_id,race_event_days_id) or JSON")
-    p.add_argument("--race", action="append", type=parse_race, metavar="RACE_ID:DAY_ID")
+    p.add_argument(
+        "--races-file",
+        metavar="FILE",
+        help="CSV (race_id,race_event_days_id) or JSON; no day id: all the race's days",
+    )
+    p.add_argument(
+        "--race",
+        action="append",
+        type=parse_race,
+        metavar="RACE_ID[:DAY_ID]",
+        help="a race day, or a race id alone for all its race days (repeatable)",
+    )
     p.add_argument("--dest", required=True, metavar="DIR")
     p.add_argument(
         "--sizes", type=_sizes, default=("original",), metavar="original,large,thumbnail"

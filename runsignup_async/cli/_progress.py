@@ -52,7 +52,7 @@ class PlainProgress:
         return None
 
     def __call__(self, event: HarvestEvent) -> None:
-        where = f"race {event.race_id} day {event.race_event_days_id}"
+        where = _where(event)
         if event.kind == "race_day_listed":
             self.line(f"listed {where}")
         elif event.kind == "race_day_failed":
@@ -114,7 +114,7 @@ class RichProgress:
     def __call__(self, event: HarvestEvent) -> None:
         self.stats = event.stats
         if event.kind in ("race_day_failed", "photo_failed"):
-            where = f"race {event.race_id} day {event.race_event_days_id}"
+            where = _where(event)
             photo = f" photo {event.photo_id}" if event.photo_id is not None else ""
             self.console.print(f"[red]FAILED[/red] {where}{photo}: {event.detail}", markup=True)
 
@@ -147,3 +147,9 @@ def render_summary(summary: HarvestSummary, dest: str) -> str:
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (see the manifest)")
     return "\n".join(lines)
+
+
+def _where(event: HarvestEvent) -> str:
+    if event.race_event_days_id is None:  # a race by id whose race days could not be read
+        return f"race {event.race_id} (its race days)"
+    return f"race {event.race_id} day {event.race_event_days_id}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import _shapes
 from .._endpoint_table import ENDPOINTS
@@ -17,6 +17,7 @@ from .._pagination import (
     PhotoSource,
     RaceDay,
     RaceDayIterator,
+    RaceItems,
     _Walk,
 )
 from ..errors import ValidationError
@@ -31,9 +32,9 @@ from ._base import (
     unix_seconds,
 )
 
+T = TypeVar("T")
 ALBUMS = ENDPOINTS["get-race-photo-albums"]
 PHOTOS = ENDPOINTS["get-race-photos"]
-Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
 
 
 def _album_filter(album_id: int | str | None) -> int | None:
@@ -108,7 +109,7 @@ class Photos(Namespace):
 
     def iter_many(
         self,
-        races: Races,
+        races: RaceItems,
         *,
         concurrency: int = 8,
         on_error: OnError = "raise",
@@ -118,10 +119,12 @@ class Photos(Namespace):
     ) -> RaceDayIterator[Photo]:
         """Photos of many race days, walked ``concurrency`` at a time, each tagged with race_id.
 
-        ``races`` holds ``RaceDay`` items or ``(race_id, race_event_days_id)`` pairs, in a
+        ``races`` holds ``RaceDay`` items, ``(race_id, race_event_days_id)`` pairs or bare
+        race ids (each walked over all its race days, found by one GET of the race), in a
         list or any (async) iterable. With ``on_error="skip"`` a race day that fails is
-        recorded in ``.report.failures`` and the others complete. ``positions`` (from a
-        failed walk's ``.report.positions``) resumes race days where they stopped.
+        recorded in ``.report.failures``, a race whose days cannot be read (an unknown
+        race) in ``.report.failed_races``, and the others complete. ``positions`` (from
+        a failed walk's ``.report.positions``) resumes race days where they stopped.
         """
         check_range("num", num, 1, MAX_PAGE_SIZE)
         check_bool("include_participant_uploads", include_participant_uploads)
@@ -139,12 +142,13 @@ class Photos(Namespace):
             source = self._source(day.race_id, params)
             return _Walk(source, starts.get(day, PagePosition()), prefetch=0)
 
-        return RaceDayIterator(races, listing, concurrency=concurrency, on_error=on_error)
+        return self._many(races, listing, concurrency=concurrency, on_error=on_error)
 
     def iter_albums_many(
-        self, races: Races, *, concurrency: int = 8, on_error: OnError = "raise"
+        self, races: RaceItems, *, concurrency: int = 8, on_error: OnError = "raise"
     ) -> RaceDayIterator[Album]:
-        """Albums of many race days, fetched ``concurrency`` at a time."""
+        """Albums of many race days, fetched ``concurrency`` at a time (races as in
+        ``iter_many``: a bare race id stands for all its race days)."""
 
         def listing(day: RaceDay) -> AlbumsOfRaceDay:
             return AlbumsOfRaceDay(
@@ -153,9 +157,25 @@ class Photos(Namespace):
                 )
             )
 
-        return RaceDayIterator(races, listing, concurrency=concurrency, on_error=on_error)
+        return self._many(races, listing, concurrency=concurrency, on_error=on_error)
 
     # --- shared by the methods above ----------------------------------------------------
+
+    def _many(
+        self,
+        races: RaceItems,
+        listing: Callable[[RaceDay], Any],
+        *,
+        concurrency: int,
+        on_error: OnError,
+    ) -> RaceDayIterator[T]:
+        return RaceDayIterator(
+            races,
+            listing,
+            concurrency=concurrency,
+            on_error=on_error,
+            expand=self._client.races.race_days,
+        )
 
     def _photo_params(
         self,

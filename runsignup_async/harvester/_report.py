@@ -19,15 +19,18 @@ EventKind = Literal[
 
 @attrs.frozen
 class Failure:
-    """What failed: a race day's listing (``photo_id`` None) or one size of one photo."""
+    """What failed: a race day's listing (``photo_id`` None), one size of one photo, or
+    reading the race days of a race given by its id alone (``race_event_days_id`` None)."""
 
     race_id: int
-    race_event_days_id: int
+    race_event_days_id: int | None
     photo_id: int | None
     size: str | None
     reason: str
 
     def __str__(self) -> str:
+        if self.race_event_days_id is None:
+            return f"race {self.race_id}: its race days could not be read: {self.reason}"
         where = f"race {self.race_id} day {self.race_event_days_id}"
         if self.photo_id is None:
             return f"{where}: listing failed: {self.reason}"
@@ -64,12 +67,15 @@ class HarvestStats:
 
 @attrs.frozen
 class HarvestEvent:
-    """Passed to ``progress`` on each step; ``stats`` is the live counter object."""
+    """Passed to ``progress`` on each step; ``stats`` is the live counter object.
+
+    ``race_event_days_id`` is None for a race given by id whose race days could not be read.
+    """
 
     kind: EventKind
     stats: HarvestStats
     race_id: int
-    race_event_days_id: int
+    race_event_days_id: int | None
     photo_id: int | None = None
     detail: str | None = None
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .. import _retry
-from .._pagination import ManyReport, RaceDay
+from .._pagination import ManyReport, RaceDay, RaceItems
 from ..errors import RunSignupError
 from . import _settings as S
 from ._commit import Committer
 from ._files import FileThreads
 from ._lock import DestinationLock
+from ._races import race_days
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from ._sync import FileSystems, file_systems
 from .download import Downloaded, remove_stale_temps, save_atomically
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest"]
 
 logger = logging.getLogger("runsignup_async.harvest")
-
-Races = Iterable[RaceDay | tuple[int, int]] | AsyncIterable[RaceDay | tuple[int, int]]
 
 
 @attrs.frozen
@@ -89,7 +88,11 @@ class _Harvest:
         self.days_with_rows: dict[Key, bool] = {}
 
     def emit(
-        self, kind: EventKind, key: Key, photo_id: int | None = None, detail: str = ""
+        self,
+        kind: EventKind,
+        key: tuple[int, int | None],
+        photo_id: int | None = None,
+        detail: str = "",
     ) -> None:
         if self.progress is not None:
             self.progress(HarvestEvent(kind, self.stats, key[0], key[1], photo_id, detail or None))
@@ -127,6 +130,13 @@ class _Harvest:
             self.stats.fail(Failure(key[0], key[1], None, None, _reason(exc)))
             self.emit("race_day_failed", key, detail=_reason(exc))
         self.noted = (len(report.completed), len(report.failures))
+
+    def races_failed(self, failed: dict[int, RunSignupError]) -> None:
+        """Report bare race ids whose race days could not be read, as failed race days."""
+        for race_id, exc in failed.items():
+            self.stats.race_days_failed += 1
+            self.stats.fail(Failure(race_id, None, None, None, _reason(exc)))
+            self.emit("race_day_failed", (race_id, None), detail=_reason(exc))
 
     def plan(self, photo: Photo) -> _Job | None:
         """Record a listed photo; return the files still to fetch, or None to skip it."""
@@ -282,11 +292,17 @@ class _Harvest:
             failures_total=s.failures_total,
         )
 
-    async def run(self, days: list[RaceDay], concurrency: int) -> HarvestSummary:
-        """List ``days`` and download what they hold; the summary of the run."""
+    async def run(
+        self, days: list[RaceDay], concurrency: int, failed: dict[int, RunSignupError]
+    ) -> HarvestSummary:
+        """List ``days`` and download what they hold; the summary of the run.
+
+        ``failed``: bare race ids given to harvest whose race days could not be read.
+        """
         manifest = self.manifest
         run_id = manifest.start_run()
-        self.stats.race_days = len(days)
+        self.stats.race_days = len(days) + len(failed)
+        self.races_failed(failed)
         workers = self.client.download_concurrency
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=workers * S.QUEUE_PER_WORKER)
         tasks = [asyncio.ensure_future(self.list_photos(days, concurrency, queue, workers))]
@@ -344,20 +360,9 @@ def _since_mark(day: RaceDay, manifest: Manifest) -> RaceDay:
     return attrs.evolve(day, uploaded_since=max(bounds, default=None))
 
 
-async def _race_days(races: Races) -> list[RaceDay]:
-    days: list[RaceDay] = []
-    if isinstance(races, AsyncIterable):
-        async for race in races:
-            days.append(RaceDay.of(race))
-    else:
-        days.extend(RaceDay.of(race) for race in races)
-    # The same race day twice would be listed and downloaded twice.
-    return list(dict.fromkeys(days))
-
-
 async def harvest(
     client: Client,
-    races: Races,
+    races: RaceItems,
     dest: str | os.PathLike[str],
     *,
     sizes: Sequence[str] = ("original",),
@@ -367,7 +372,9 @@ async def harvest(
 ) -> HarvestSummary:
     """Download every photo of ``races`` into ``dest``; resumable, atomic, bounded in memory.
 
-    ``races``: ``RaceDay`` items or ``(race_id, race_event_days_id)`` pairs. ``sizes``:
+    ``races``: ``RaceDay`` items, ``(race_id, race_event_days_id)`` pairs, or bare race
+    ids, each standing for all its race days (one GET of the race finds them; a race
+    that cannot be read is reported as a failed race day and the others go on). ``sizes``:
     any of ``original``, ``large``, ``thumbnail``. ``concurrency``: race days listed at
     once; downloads run ``client.download_concurrency`` at a time. ``progress`` is called
     with a ``HarvestEvent`` after each race day and photo. ``since_last`` lists only photos
@@ -380,7 +387,7 @@ async def harvest(
     (``OSError``), or a bug; cancelling leaves no partial file under a final name.
     """
     chosen = check_sizes(sizes)
-    days = await _race_days(races)
+    days, failed = await race_days(client, races)
     root = _make_dest(dest)
     with (
         DestinationLock(root),
@@ -391,4 +398,4 @@ async def harvest(
             days = [_since_mark(day, manifest) for day in days]
         async with FileThreads() as files:
             job = _Harvest(client, root, manifest, chosen, progress, watched, files)
-            return await job.run(days, concurrency)
+            return await job.run(days, concurrency, failed)
