@@ -1,5 +1,8 @@
 """Request models of POST /race (create or edit a race), and what it answers.
 
+``client.races.get`` reads a race into the same ``Race`` model, so that a race read can
+be changed and sent back whole (``client.races.update``).
+
 Field names are the API's (see create-or-edit-race.txt). Editing a race REPLACES it: every
 field left out is set to null, and every existing event left out is DELETED, unless the
 request sets ``preserve_missing_events``. Send the whole race, as it should end up.
@@ -94,7 +97,7 @@ def _events(value: Iterable[Event | Mapping[str, Any]]) -> tuple[Event, ...]:
 
 @attrs.frozen(kw_only=True, field_transformer=name_problems)
 class Race:
-    """A race to create, or the whole new state of a race to edit.
+    """A race to create, the whole new state of a race to edit, or a race as read.
 
     Required: ``name``, ``address`` (city, and state or country_code) and at least one
     event; ``address`` and ``events`` also take mappings in the API's JSON shape.
