@@ -123,8 +123,9 @@ class Photos(Namespace):
         race ids (each walked over all its race days, found by one GET of the race), in a
         list or any (async) iterable. With ``on_error="skip"`` a race day that fails is
         recorded in ``.report.failures``, a race whose days cannot be read (an unknown
-        race) in ``.report.failed_races``, and the others complete. ``positions`` (from
-        a failed walk's ``.report.positions``) resumes race days where they stopped.
+        race) in ``.report.failed_races``, and the others complete. A race day given
+        twice (or also through its race id) is walked once. ``positions`` (from a
+        failed walk's ``.report.positions``) resumes race days where they stopped.
         """
         check_range("num", num, 1, MAX_PAGE_SIZE)
         check_bool("include_participant_uploads", include_participant_uploads)

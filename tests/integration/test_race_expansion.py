@@ -114,6 +114,9 @@ async def test_bare_ids_mix_with_race_days_and_each_day_is_walked_once(
         got = [p.photo_id async for p in client.photos.iter_many(races(), concurrency=2)]
     assert len(got) == len(set(got))  # the day named twice is not walked twice
     assert set(got) == photo_ids(fake, 7001, 7002)
+    async with client_for(fake) as client:
+        twice = [p.photo_id async for p in client.photos.iter_many([(7002, other_day)] * 2)]
+    assert sorted(twice) == sorted(photo_ids(fake, 7002))
 
 
 async def test_an_unknown_race_is_reported_and_the_others_complete(fake: FakeRunSignup) -> None:
