@@ -83,10 +83,11 @@ def test_races_file_rows_without_a_day_and_an_unknown_race(
     (first, _), (second, second_day) = fake.race_days()
     races = tmp_path / "races.csv"
     races.write_text(f"race_id,race_event_days_id\n{first},\n{second},{second_day}\n999999,\n")
-    code, out, _ = run(capsys, "harvest", "--races-file", str(races), "--dest",
-                       str(tmp_path / "d"), "--base-url", fake.base_url, "--rate", "500",
-                       "--quiet")  # fmt: skip
+    code, out, err = run(capsys, "harvest", "--races-file", str(races), "--dest",
+                         str(tmp_path / "d"), "--base-url", fake.base_url,
+                         "--rate", "500")  # fmt: skip
     assert code == 1
+    assert "FAILED listing race 999999 (its race days): RunSignup error 15" in err
     assert "Failures (1):" in out and "race 999999: its race days could not be read" in out
     assert "24 downloaded" in out
 
