@@ -298,10 +298,12 @@ class Client:
         form: Mapping[str, ParamValue] | None = None,
         signer: ProtectedApiSigner | None = None,
         auth: Auth | NotGiven | None = NOT_GIVEN,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """Send one API call with retries; return its decoded JSON or raise a typed error.
 
         ``auth`` overrides the client's credentials for this call (``None``: send none).
+        ``decode`` reads a successful answer's bytes into models (see ``decipher``).
         """
         credentials = self.auth if isinstance(auth, NotGiven) else auth
         session = self._ensure_session()
@@ -316,6 +318,7 @@ class Client:
             form=form,
             signer=signer,
             auth=credentials,
+            decode=decode,
         )
         retrying = _retry.retrying(
             self.retry,
@@ -340,6 +343,7 @@ class Client:
         form: Mapping[str, ParamValue] | None,
         signer: ProtectedApiSigner | None,
         auth: Auth | None,
+        decode: Callable[[bytes], Any] | None,
     ) -> Any:
         # Built per attempt: a protected call needs a fresh signature and nonce each time.
         request = build_request(
@@ -366,6 +370,7 @@ class Client:
                 url=url,
                 params=request.params,
                 secrets=self._secrets(auth, signer),
+                decode=decode,
             )
         except RunSignupError as exc:
             if isinstance(exc, RateLimitError):

@@ -111,15 +111,12 @@ class PagePosition:
 
 @attrs.frozen
 class PhotoSource:
-    """How a walk gets one page: the request (I/O) and the parse (CPU), kept apart so the
-    next request can be on the wire while a page is parsed."""
+    """How a walk gets one page: a request whose answer is read straight into photos."""
 
-    request: Callable[[int], Awaitable[Any]]
-    parse: Callable[[Any], list[Photo]]
-    listed: Callable[[Any], bool]  # does an answer hold any photo (without parsing it)
+    request: Callable[[int], Awaitable[list[Photo]]]
 
     async def fetch(self, page: int) -> list[Photo]:
-        return self.parse(await self.request(page))
+        return await self.request(page)
 
 
 class _Walk:
@@ -145,10 +142,10 @@ class _Walk:
                 else:
                     # Still one page after another, and only once this one is known to
                     # hold photos (the same requests as a plain walk), but the next is on
-                    # the wire while this one is parsed and consumed.
-                    if source.listed(answer):
+                    # the wire while this one is deduplicated and consumed.
+                    batch = answer
+                    if batch:
                         ahead.append(asyncio.ensure_future(source.request(page + 1)))
-                    batch = source.parse(answer)
                 if not batch:
                     return
                 fresh = self._fresh(batch)

@@ -8,7 +8,9 @@ a network or an event loop. The rules this module owns:
 - errors arrive as ``{"error": {"error_code": N, "error_msg": "..."}}``, usually with
   HTTP 200, or as ``{"error": "...", "details": {...}}``: the body decides, not the status;
 - anything that is not JSON (XML, an HTML error page, nothing, a truncated document) is a
-  ``ResponseDecodeError`` that says what came back.
+  ``ResponseDecodeError`` that says what came back;
+- an answer is read straight into the models when the caller says how (``decode``); one
+  that does not fit is a ``ResponseDecodeError`` naming the JSON path of the bad field.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import email.utils
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -25,6 +27,7 @@ from urllib.parse import urlencode
 import attrs
 
 from . import errors
+from ._convert import ShapeError
 from ._redact import redact_headers, redact_params, redact_text, redact_url
 from .auth import Auth, ProtectedApiSigner
 
@@ -259,13 +262,23 @@ def decipher(
     params: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
     now: float | None = None,
+    decode: Callable[[bytes], Any] | None = None,
 ) -> Any:
     """The decoded JSON of a successful answer, or the typed error the answer describes.
 
+    With ``decode`` (bytes to models, raising ``ShapeError`` for whatever does not fit
+    them), a successful answer is read by it alone, in one pass; only an answer it refuses
+    is parsed again here, to raise the API error it carries or say where it went wrong.
     ``url`` (with ``params`` as its query) is redacted here, and only on the error path;
-    pass the real one. ``secrets`` are scrubbed from any snippet
-    of the body quoted in an exception.
+    pass the real one. ``secrets`` are scrubbed from any text of the body quoted in an
+    exception.
     """
+    misfit: ShapeError | None = None
+    if decode is not None and status < 400:
+        try:
+            return decode(body)
+        except ShapeError as refused:
+            misfit = refused
     document: Any = None
     decoded = False
     stripped = body.strip()
@@ -283,8 +296,13 @@ def decipher(
                     method=method,
                     url=shown_url(url, params),
                 ) from None
-    if decoded and status < 400 and (type(document) is not dict or "error" not in document):
-        return document  # the fast path of every successful call: nothing to redact
+    if (
+        misfit is None
+        and decoded
+        and status < 400
+        and (type(document) is not dict or "error" not in document)
+    ):
+        return document  # the fast path of a call that reads the JSON itself
 
     safe_url = shown_url(url, params)
     content_type = _header(headers, "content-type")
@@ -305,7 +323,36 @@ def decipher(
             method=method,
             url=safe_url,
         )
+    if misfit is not None:
+        raise errors.ResponseDecodeError(
+            redact_text(
+                f"unexpected response shape at {misfit.json_path}: {misfit.problem}", secrets
+            ),
+            status=status,
+            content_type=content_type,
+            snippet=_record_snippet(document, misfit.path, secrets),
+            method=method,
+            url=safe_url,
+        )
     return document
+
+
+_PATH_STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _record_snippet(document: Any, path: str, secrets: tuple[str, ...]) -> str:
+    """The JSON of the list item that holds the bad field (``photos[3]`` for
+    ``photos[3].original.image_url``), or of the whole document, scrubbed and cut short."""
+    record, node = document, document
+    for index, key in _PATH_STEP.findall(path.removeprefix("$")):
+        if index and isinstance(node, list) and int(index) < len(node):
+            node = record = node[int(index)]
+        elif key and isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            break
+    text = redact_text(json.dumps(record, ensure_ascii=False, default=str), secrets)
+    return text[:SNIPPET_LENGTH]
 
 
 def _api_error(

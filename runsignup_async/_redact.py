@@ -6,6 +6,7 @@ functions here before they reach a log line or an error message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -55,9 +56,19 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 MIN_SCRUBBED_LENGTH = 6
 
 
+# A credential parameter inside free text (a pre-signed image URL quoted in an answer):
+# its value runs to the next separator of a query, a quote, a bracket or whitespace.
+_SECRET_PARAM_IN_TEXT = re.compile(
+    r"([?&;](?:" + "|".join(map(re.escape, sorted(SECRET_PARAMS))) + r")=)[^&;\s\"'<>\\]*",
+    re.IGNORECASE,
+)
+
+
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret value replaced (a server may echo them)."""
+    """``text`` with each secret value (a server may echo them) and the value of every
+    credential parameter of a URL inside it replaced: the one scrubber of free text that
+    reaches a log line or an exception."""
     for secret in secrets:
         if len(secret) >= MIN_SCRUBBED_LENGTH:
             text = text.replace(secret, REDACTED)
-    return text
+    return _SECRET_PARAM_IN_TEXT.sub(r"\1" + REDACTED, text)

@@ -1,8 +1,9 @@
-"""What each endpoint's documents look like: the answers it parses and the payloads it sends.
+"""What each endpoint's documents look like: the answers it reads and the payloads it sends.
 
-Every parser accepts each plausible shape of an answer (FACTS.md marks several as
-unverified) and fails with ``ShapeError`` naming the path, never with a ``KeyError``.
-The conversion of values inside them is the converter's (``_convert``).
+Every reader takes an answer's bytes (or its decoded document), accepts each plausible
+shape of it (FACTS.md marks several as unverified) and fails with ``ShapeError`` naming
+the path, never with a ``KeyError``. The photo and album listings are decoded in one
+pass by ``_decode``; the POST answers, small and rare, go through the converter.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._convert import ShapeError, structure, unstructure
+from ._decode import document_of, list_under, read_albums, read_photos
 from .errors import ValidationError
 from .models import Activity, Album, Photo, Race, RaceResult, TeamType
 from .models._common import build_all, describe
@@ -21,7 +23,6 @@ __all__ = [
     "activities_payload",
     "albums_from",
     "photos_from",
-    "photos_listed",
     "race_payload",
     "race_result_from",
     "tally_split_nums_from",
@@ -35,44 +36,22 @@ T = TypeVar("T")
 # --- responses -----------------------------------------------------------------------------
 
 
-def _list_under(document: Any, key: str) -> list[Any]:
-    if not isinstance(document, Mapping):
-        raise ShapeError("$", f"expected an object with {key!r}, got {describe(document)}")
-    if key not in document:
-        keys = ", ".join(map(repr, list(document)[:8])) or "none"
-        raise ShapeError(key, f"required field missing (keys: {keys})")
-    items = document[key]
-    if not isinstance(items, list):
-        raise ShapeError(key, f"expected a list, got {describe(items)}")
-    return items
-
-
-def photos_from(document: Any, *, race_id: int | None = None) -> list[Photo]:
-    """The photos of a get-race-photos answer ``{"photos": [...]}``.
+def photos_from(source: bytes | Any, *, race_id: int | None = None) -> list[Photo]:
+    """The photos of a get-race-photos answer ``{"photos": [...]}``, bytes or document.
 
     ``race_id`` tags every photo with the race it was listed for (the answer omits it).
     """
-    items = _list_under(document, "photos")
-    if race_id is not None:
-        for item in items:
-            if isinstance(item, dict):  # anything else fails structuring, with its path
-                item["race_id"] = race_id
-    return structure(items, list[Photo], path="photos")
+    return read_photos(source, race_id=race_id)
 
 
-def photos_listed(document: Any) -> bool:
-    """Whether a get-race-photos answer lists any photo, judged without structuring it."""
-    return isinstance(document, Mapping) and bool(document.get("photos"))
+def albums_from(source: bytes | Any) -> list[Album]:
+    """The albums of a get-race-photo-albums answer ``{"albums": [...]}``, bytes or document."""
+    return read_albums(source)
 
 
-def albums_from(document: Any) -> list[Album]:
-    """The albums of a get-race-photo-albums answer ``{"albums": [...]}``."""
-    return structure(_list_under(document, "albums"), list[Album], path="albums")
-
-
-def tally_split_nums_from(document: Any) -> list[int]:
+def tally_split_nums_from(source: bytes | Any) -> list[int]:
     """The numbers of the activities a vr-activities POST added."""
-    items = _list_under(document, "tally_split_nums")
+    items = list_under(document_of(source), "tally_split_nums")
     return structure(items, list[int], path="tally_split_nums")
 
 
@@ -81,16 +60,17 @@ class _TeamTypeRef:
     team_type_id: int
 
 
-def team_type_ids_from(document: Any) -> list[int]:
+def team_type_ids_from(source: bytes | Any) -> list[int]:
     """The team type ids a team-types POST answered, in request order.
 
     Accepts ``{"team_type_ids": [...]}`` or ``{"race_team_types": [{"team_type_id": ..}]}``.
     """
+    document = document_of(source)
     if isinstance(document, Mapping) and "team_type_ids" in document:
-        return structure(_list_under(document, "team_type_ids"), list[int], path="team_type_ids")
+        return structure(list_under(document, "team_type_ids"), list[int], path="team_type_ids")
     if isinstance(document, Mapping) and "race_team_types" in document:
         refs = structure(
-            _list_under(document, "race_team_types"),
+            list_under(document, "race_team_types"),
             list[_TeamTypeRef],
             path="race_team_types",
         )
@@ -109,12 +89,13 @@ class _RaceWithEvents:
     events: list[_EventRef]
 
 
-def race_result_from(document: Any) -> RaceResult:
+def race_result_from(source: bytes | Any) -> RaceResult:
     """The race and event ids a create/edit race POST answered.
 
     Accepts ``{"race": {"race_id": .., "events": [{"event_id": ..}, ..]}}``, or the same
     at the top level, or ``{"race_id": .., "event_ids": [..]}``.
     """
+    document = document_of(source)
     path = ""
     if isinstance(document, Mapping) and "race" in document and "race_id" not in document:
         document, path = document["race"], "race"

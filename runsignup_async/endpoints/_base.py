@@ -1,4 +1,4 @@
-"""What every endpoint namespace shares: argument checks and decoding with context.
+"""What every endpoint namespace shares: the one way to send a call, and argument checks.
 
 Checks run before anything is sent and raise ``ValidationError`` naming the argument and
 what would fix it.
@@ -6,16 +6,14 @@ what would fix it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._convert import ShapeError
 from .._endpoint_table import Endpoint
 from .._protocol import ParamValue
 from ..auth import Auth, ProtectedApiSigner
-from ..errors import ResponseDecodeError, ValidationError
+from ..errors import ValidationError
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -40,24 +38,28 @@ class Namespace:
     async def _call(
         self,
         endpoint: Endpoint,
+        decode: Callable[[bytes], T],
         *,
         path: str | None = None,
         params: Mapping[str, ParamValue] | None = None,
         payload: Any = None,
         signer: ProtectedApiSigner | None = None,
-    ) -> Any:
-        """Send ``endpoint`` with the client's credentials (and ``signer`` if it is signed)."""
+    ) -> T:
+        """Send ``endpoint`` with the client's credentials (and ``signer`` if it is signed);
+        its answer read by ``decode`` (bytes to models, see ``_protocol.decipher``)."""
         auth = self._auth(endpoint)
         if endpoint.signed:
             signer = self._signer(signer)
-        return await self._client._request(
+        result: T = await self._client._request(
             endpoint.method,
             path or endpoint.path,
             params=params,
             payload=payload,
             signer=signer,
             auth=auth,
+            decode=decode,
         )
+        return result
 
     def _signer(self, signer: ProtectedApiSigner | None) -> ProtectedApiSigner:
         chosen = signer if signer is not None else self._client.signer
@@ -124,19 +126,3 @@ def unix_seconds(field: str, value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise ValidationError(field, f"must be an aware datetime or unix seconds, got {value!r}")
-
-
-def decode(document: Any, convert: Callable[[Any], T], *, method: str, path: str) -> T:
-    """``convert(document)``, with a shape mismatch reported as ``ResponseDecodeError``."""
-    try:
-        return convert(document)
-    except ShapeError as exc:
-        snippet = json.dumps(document, default=str)[:160]
-        raise ResponseDecodeError(
-            f"unexpected response shape: {exc}",
-            status=200,
-            content_type="application/json",
-            snippet=snippet,
-            method=method,
-            url=path,
-        ) from None

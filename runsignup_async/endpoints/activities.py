@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .. import _shapes
 from .._endpoint_table import ENDPOINTS
 from ..models import Activity
-from ._base import Namespace, check_id, check_items, check_optional_id, decode
+from ._base import Namespace, check_id, check_items, check_optional_id
 
 ENDPOINT = ENDPOINTS["vr-activities"]
 
@@ -37,9 +37,9 @@ class Activities(Namespace):
         }
         activities = check_items("activities", activities, Activity)
         self._auth(ENDPOINT)  # refuse a mode it does not take before building the payload
-        document = await self._call(
-            ENDPOINT, params=params, payload=_shapes.activities_payload(activities)
-        )
-        return decode(
-            document, _shapes.tally_split_nums_from, method=ENDPOINT.method, path=ENDPOINT.path
+        return await self._call(
+            ENDPOINT,
+            _shapes.tally_split_nums_from,
+            params=params,
+            payload=_shapes.activities_payload(activities),
         )

@@ -28,7 +28,6 @@ from ._base import (
     check_bool,
     check_id,
     check_range,
-    decode,
     unix_seconds,
 )
 
@@ -58,8 +57,7 @@ class Photos(Namespace):
             "race_id": check_id("race_id", race_id),
             "race_event_days_id": check_id("race_event_days_id", race_event_days_id),
         }
-        document = await self._call(ALBUMS, params=params)
-        return decode(document, _shapes.albums_from, method=ALBUMS.method, path=ALBUMS.path)
+        return await self._call(ALBUMS, _shapes.albums_from, params=params)
 
     async def get_photos(
         self,
@@ -200,15 +198,9 @@ class Photos(Namespace):
         }
 
     def _source(self, race_id: int, params: dict[str, int | bool | None]) -> PhotoSource:
-        async def request(page: int) -> Any:
-            return await self._call(PHOTOS, params={**params, "page": page})
+        decode = partial(_shapes.photos_from, race_id=race_id)
 
-        def parse(document: Any) -> list[Photo]:
-            return decode(
-                document,
-                partial(_shapes.photos_from, race_id=race_id),
-                method=PHOTOS.method,
-                path=PHOTOS.path,
-            )
+        async def request(page: int) -> list[Photo]:
+            return await self._call(PHOTOS, decode, params={**params, "page": page})
 
-        return PhotoSource(request=request, parse=parse, listed=_shapes.photos_listed)
+        return PhotoSource(request=request)

@@ -14,11 +14,12 @@ import attrs
 
 from .. import _race_answer, _shapes
 from .._convert import ShapeError
+from .._decode import document_of
 from .._endpoint_table import ENDPOINTS
 from ..auth import ProtectedApiSigner
-from ..errors import ValidationError
+from ..errors import ResponseDecodeError, ValidationError
 from ..models import NOT_GIVEN, Race, RaceResult
-from ._base import Namespace, check_id, decode
+from ._base import Namespace, check_id
 
 ENDPOINT = ENDPOINTS["race"]
 GET = ENDPOINTS["get-race"]
@@ -39,8 +40,7 @@ class Races(Namespace):
         """
         race_id = check_id("race_id", race_id)
         path = GET.url_path(race_id=race_id)
-        document = await self._call(GET, path=path)
-        return decode(document, _race_answer.race_from, method=GET.method, path=path)
+        return await self._call(GET, _race_of_answer, path=path)
 
     async def race_days(self, race_id: int) -> list[int]:
         """The distinct ``race_event_days_id`` of a race's events, newest first.
@@ -50,8 +50,17 @@ class Races(Namespace):
         an answer whose events carry no ``race_event_days_id`` is a ``ResponseDecodeError``.
         """
         race = await self.get(race_id)
-        path = GET.url_path(race_id=race_id)
-        return decode(race, _days_newest_first, method=GET.method, path=path)
+        try:
+            return _days_newest_first(race)
+        except ShapeError as misfit:  # the answer read, but not one a race's days come from
+            raise ResponseDecodeError(
+                f"unexpected response shape at {misfit.json_path}: {misfit.problem}",
+                status=200,
+                content_type="application/json",
+                snippet="",
+                method=GET.method,
+                url=GET.url_path(race_id=race_id),
+            ) from None
 
     async def update(
         self, race_id: int, changes: Change, *, signer: ProtectedApiSigner | None = None
@@ -129,12 +138,17 @@ class Races(Namespace):
     async def _post(
         self, race: Race, signer: ProtectedApiSigner, *, race_id: int | None
     ) -> RaceResult:
-        document = await self._call(
-            ENDPOINT, params={"race_id": race_id}, payload=_shapes.race_payload(race), signer=signer
+        return await self._call(
+            ENDPOINT,
+            _shapes.race_result_from,
+            params={"race_id": race_id},
+            payload=_shapes.race_payload(race),
+            signer=signer,
         )
-        return decode(
-            document, _shapes.race_result_from, method=ENDPOINT.method, path=ENDPOINT.path
-        )
+
+
+def _race_of_answer(body: bytes) -> Race:
+    return _race_answer.race_from(document_of(body))
 
 
 def _days_newest_first(race: Race) -> list[int]:

@@ -8,7 +8,7 @@ from .. import _shapes
 from .._endpoint_table import ENDPOINTS
 from ..errors import ValidationError
 from ..models import TeamType
-from ._base import Namespace, check_id, check_items, decode
+from ._base import Namespace, check_id, check_items
 
 ENDPOINT = ENDPOINTS["team-types"]
 
@@ -41,10 +41,10 @@ class Teams(Namespace):
                 " pass allow_delete_all=True if that is what you mean",
             )
         path = ENDPOINT.url_path(race_id=race_id)
-        document = await self._call(
+        return await self._call(
             ENDPOINT,
+            _shapes.team_type_ids_from,
             path=path,
             params=params,
             payload=_shapes.team_types_payload(team_types),
         )
-        return decode(document, _shapes.team_type_ids_from, method=ENDPOINT.method, path=path)

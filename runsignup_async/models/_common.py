@@ -17,7 +17,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 
@@ -27,6 +27,17 @@ from ._sentinel import NotGiven
 T = TypeVar("T")
 
 API_DATETIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    UnixTime: TypeAlias = datetime
+else:
+    # A ``*_ts`` field of a response model: an aware UTC datetime to its users and to
+    # mypy. The runtime annotation is what the wire holds, unix seconds, because msgspec
+    # decodes by the runtime annotation and turns numbers into datetimes only in its lax
+    # mode, which would also take "12" for an int. ``_decode`` makes the datetimes.
+    UnixTime = int | float
 
 # RunSignup's "Datatypes" page (linked from create-or-edit-race.txt) is not in the docs
 # we hold. This list is the event_type vocabulary two independent public RunSignup clients
@@ -331,18 +342,6 @@ def unix_time(value: Any, _: Any) -> datetime:
 
 def optional_unix_time(value: Any, _: Any) -> datetime | None:
     return None if value is None else unix_time(value, _)
-
-
-def int_tuple(value: Any, _: Any) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    if value.__class__ is list:
-        for item in value:
-            if item.__class__ is not int:
-                break
-        else:
-            return tuple(value)
-    raise TypeError(f"expected a list of integers, got {describe(value)}")
 
 
 def to_unix(value: datetime | None) -> int | float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import pytest
@@ -317,15 +318,19 @@ async def test_race_team_types_answer_parses(fake, client_for, day) -> None:
     assert [t["team_type_id"] for t in fake.team_types[day]] == ids
 
 
-GARBAGE: list[tuple[str, Any]] = [
-    ("/rest/v2/photos/get-race-photo-albums.json", {"albums": {"album_id": 1}}),
-    ("/rest/v2/photos/get-race-photos.json", {"photos": [{"photo_id": "1"}]}),
-    ("/rest/v2/vr-activities.json", {"tally_split_num": [1]}),
-    ("/rest/race/1/teams/team-types", {"race_team_types": [{"id": 5}]}),
-    ("/rest/race", {"race": {"id": 9, "events": []}}),
-    ("/rest/race", {"race_id": 9}),
-    ("/rest/race", [1, 2]),
-    ("/rest/race/1", {"race": {"race_id": 1, "name": "R", "events": {"event_id": 2}}}),
+GARBAGE: list[tuple[str, Any, str]] = [
+    ("/rest/v2/photos/get-race-photo-albums.json", {"albums": {"album_id": 1}}, "$.albums"),
+    ("/rest/v2/photos/get-race-photos.json", {"photos": [{"photo_id": "1"}]}, "$.photos[0]"),
+    ("/rest/v2/vr-activities.json", {"tally_split_num": [1]}, "$.tally_split_nums"),
+    ("/rest/race/1/teams/team-types", {"race_team_types": [{"id": 5}]}, "$.race_team_types[0]"),
+    ("/rest/race", {"race": {"id": 9, "events": []}}, "$.race"),
+    ("/rest/race", {"race_id": 9}, "$.events"),
+    ("/rest/race", [1, 2], "$"),
+    (
+        "/rest/race/1",
+        {"race": {"race_id": 1, "name": "R", "events": {"event_id": 2}}},
+        "$.race.events",
+    ),
 ]
 
 
@@ -333,7 +338,7 @@ GARBAGE: list[tuple[str, Any]] = [
 async def garbage_server() -> AsyncIterator[str]:
     """A loopback server answering each endpoint with a wrong-shaped (but valid) JSON."""
     answers: dict[str, list[Any]] = {}
-    for path, document in GARBAGE:
+    for path, document, _where in GARBAGE:
         answers.setdefault(path, []).append(document)
 
     async def handle(request: web.Request) -> web.Response:
@@ -367,11 +372,48 @@ async def test_wrong_shapes_are_response_decode_errors(garbage_server) -> None:
         signer=ProtectedApiSigner("1", "s"),
         retry=RetryPolicy(max_attempts=1),
     ) as client:
-        for (path, document), call in zip(GARBAGE, calls, strict=True):
+        for (path, document, where), call in zip(GARBAGE, calls, strict=True):
             with pytest.raises(ResponseDecodeError) as caught:
                 await call(client)
-            assert caught.value.reason.startswith("unexpected response shape"), document
-            assert caught.value.url == path.removeprefix("/rest"), document
+            assert caught.value.reason.startswith(f"unexpected response shape at {where}"), (
+                caught.value.reason
+            )
+            # The whole URL, as every ResponseDecodeError has it, with the key redacted.
+            assert urlsplit(caught.value.url).path == path, document
+            assert "=***" in caught.value.url and "=s&" not in caught.value.url + "&"
+
+
+async def test_a_misfit_answer_quoting_secrets_is_reported_scrubbed() -> None:  # issue 15 #6
+    """A server echoing the client's secret in a wrong-shaped answer: the error names the
+    field and quotes the photo, with the secret and any signed-URL credential scrubbed."""
+    secret = "s3cr3t-value-7890"
+    signed = "https://img.test/p.jpg?X-Amz-Signature=0123abcd4567"
+    answer = {
+        "photos": [
+            {"photo_id": 5, "album_id": secret, "original": {"image_url": signed}},
+        ]
+    }
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.json_response(answer)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async with Client(V2KeyAuth("key-123456", secret), base_url=base_url) as client:
+            with pytest.raises(ResponseDecodeError) as caught:
+                await client.photos.get_photos(race_id=1, race_event_days_id=2)
+    finally:
+        await runner.cleanup()
+    error = caught.value
+    text = f"{error} {error.snippet} {error.reason} {error!r}"
+    assert secret not in text and "0123abcd4567" not in text and "key-123456" not in text
+    assert error.reason.startswith("unexpected response shape at $.photos[0].")
+    assert '"photo_id": 5' in error.snippet
 
 
 # --- error paths, for every endpoint -------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -10,9 +11,10 @@ import pytest
 
 from runsignup_async import NOT_GIVEN, Address, ResponseDecodeError
 from runsignup_async._convert import ShapeError
+from runsignup_async._protocol import decipher
 from runsignup_async._race_answer import race_from
 from runsignup_async._shapes import race_payload
-from runsignup_async.endpoints._base import decode
+from runsignup_async.endpoints.races import _race_of_answer
 
 # The answer FACTS.md records, in the read dialect: M/D/YYYY HH:MM times, is_draft_race,
 # fields an edit does not take (url, description, street2, details).
@@ -161,9 +163,11 @@ def test_anything_else_is_a_shape_error_naming_where(
     assert problem in caught.value.problem
 
 
-def test_through_decode_it_is_a_response_decode_error() -> None:
+def test_through_decipher_it_is_a_response_decode_error() -> None:
     document = _broken(["race", "events", 0, "start_time"], "soon")
+    body = json.dumps(document).encode()
+    url = "https://api.test/race/1234"
     with pytest.raises(ResponseDecodeError) as caught:
-        decode(document, race_from, method="GET", path="/race/1234")
-    assert "race.events[0].start_time" in caught.value.reason
-    assert caught.value.method == "GET" and caught.value.url == "/race/1234"
+        decipher(200, {}, body, method="GET", url=url, decode=_race_of_answer)
+    assert "at $.race.events[0].start_time" in caught.value.reason
+    assert caught.value.method == "GET" and caught.value.url == url
