@@ -1,6 +1,7 @@
 """SDK overhead: ``client.photos.iter_many`` against a hand-written raw aiohttp loop.
 
-Run: ``python benchmarks/bench_pagination_overhead.py``. Issue 5, benchmark 1.
+Run: ``python benchmarks/bench_pagination_overhead.py``. Issue 5, benchmark 1; targets
+raised by issue 16, once the SDK decoded pages faster than ``json.loads`` parses them.
 
 200 race days of 500 photos each, listed 100 a page: every race day is 5 full pages and
 the empty 6th page that ends every listing (the API gives no count, so any walker has to
@@ -8,9 +9,10 @@ fetch it): 1,200 requests, 100,000 photos. The raw loop sends exactly the SDK's 
 (same URL, query, headers, page walk and termination) with the same number of workers,
 decodes the JSON and builds no models; the server checks both sent the same number.
 
-1. With the fake adding 20 ms per request, SDK throughput over raw: target >= 0.95.
+1. With the fake adding 20 ms per request, SDK throughput over raw: target >= 1.00.
 2. With no latency, the SDK's client CPU minus the raw loop's, per photo (models
-   included): target <= 8 us. CPU is ``time.process_time()`` of this process; the fake
+   included): target <= 0 us (the SDK, models and all, costs no more than the raw
+   loop). CPU is ``time.process_time()`` of this process; the fake
    runs in another process on another CPU.
 
 Both sides use ``--concurrency`` workers (default 8, ``iter_many``'s default); the SDK's
@@ -42,8 +44,8 @@ FULL_PAGES = 5
 NUM = 100
 LATENCY = 0.020
 CONCURRENCY = 8  # iter_many's default
-THROUGHPUT_TARGET = 0.95
-CPU_TARGET_US = 8.0
+THROUGHPUT_TARGET = 1.00
+CPU_TARGET_US = 0.0
 
 
 async def raw_loop(
@@ -163,7 +165,7 @@ def main() -> int:
         print(f"  SDK:      {sdk_wall:6.3f} s wall  {sdk_cpu:6.3f} s client CPU")
         print(
             f"  SDK client CPU over raw per photo: {per_photo:.2f} us"
-            f" (target <= {CPU_TARGET_US:g} us; ratio to target {per_photo / CPU_TARGET_US:.2f})"
+            f" (target <= {CPU_TARGET_US:g} us)"
         )
     return verdict(
         [

@@ -140,12 +140,11 @@ class _Walk:
                         ahead.append(asyncio.ensure_future(source.fetch(page + len(ahead))))
                     batch = await ahead.popleft()
                 else:
-                    # Still one page after another, and only once this one is known to
-                    # hold photos (the same requests as a plain walk), but the next is on
-                    # the wire while this one is deduplicated and consumed.
+                    # The next request is sent inline, as soon as this page is handed
+                    # on: a page is decoded within its own request, and a task per
+                    # request to overlap the little left (dedupe, hand-off) cost more
+                    # in event-loop turns than it hid (benchmarks/README.md, issue 16).
                     batch = answer
-                    if batch:
-                        ahead.append(asyncio.ensure_future(source.request(page + 1)))
                 if not batch:
                     return
                 fresh = self._fresh(batch)
@@ -159,7 +158,7 @@ class _Walk:
                     max_uploaded_ts=newest if known is None or newest > known else known,
                 )
                 if not self._prefetch:
-                    answer = await (ahead.popleft() if ahead else source.request(page))
+                    answer = await source.request(page)
         finally:
             await _cancel_all(ahead)
 
