@@ -103,8 +103,8 @@ class Committer:
 
     def idle(self) -> bool:
         """Whether no batch is being made durable now. While one is, creating a file on
-        the same disk can wait milliseconds behind its syncfs (every create that took
-        over 1 ms on the benchmark did), so small files are not written on the loop."""
+        the same disk can wait behind its syncfs (as every slow create on the benchmark
+        did: benchmarks/README.md), so small files are not written on the loop."""
         return not self._flushing
 
     async def run(self) -> None:

@@ -23,7 +23,7 @@ FAILURES_KEPT: Final = 1000
 # COMMIT_BATCH files or COMMIT_INTERVAL seconds, whichever comes first. A crash loses the
 # records of the batches not yet committed (COMMIT_BACKLOG + 1 at most): those files are
 # downloaded again, never claimed without being on disk. 512 rather than 128: a quarter
-# of the manifest transactions and fewer directory fsyncs, +4% on the harvest benchmark.
+# of the manifest transactions and fewer directory fsyncs (benchmarks/README.md).
 COMMIT_BATCH: Final = 512
 COMMIT_INTERVAL: Final = 0.25
 # Batches' worth of staged files (written, not yet on disk) before downloads wait for

@@ -6,10 +6,9 @@ before the manifest records the file done.
 
 ``fsync(2)`` per file ends with a device cache flush per file. On Linux, ``syncfs(2)``
 writes back every dirty page of one file system and flushes the device once, so a batch
-of hundreds of files costs one flush instead of hundreds; on the benchmark machine a temp
-file fsynced and renamed costs 8-14 times a plain create-write-close, one syncfs per
-batch under 2 times (``benchmarks/bench_disk.py``). Two properties of syncfs shape how
-it is used here:
+of hundreds of files costs one flush instead of hundreds, far less than a fsync per file
+(``benchmarks/bench_disk.py``; figures in benchmarks/README.md). Two properties of
+syncfs shape how it is used here:
 
 - It reports a write-back error only since Linux 5.8, and only one that happened after
   the descriptor it is given was opened. So it is used on 5.8 or later only, through a

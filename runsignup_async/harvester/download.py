@@ -6,8 +6,8 @@ memory stays bounded whatever the image size, and the event loop, which has down
 serve, never waits on the disk. One exception: a small image (``INLINE_BYTES``, a
 thumbnail) that needs no fsync is created, written and closed on the event loop when
 the caller's ``inline()`` allows it. That only copies a few pages into the page cache,
-which costs less than handing the call to a thread and back (the benchmark's harvest
-went from about 3,350 to 3,700 thumbnails a second); the flush to disk, the slow part,
+which costs less than handing the call to a thread and back (benchmarks/README.md,
+issue 6); the flush to disk, the slow part,
 is still the committer's, in a thread, and the harvest allows it only while no flush
 is under way (``Committer.idle``), when a create does not wait behind one.
 Nothing is kept unless its length matched the server's Content-Length.

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS files (
     photo_id INTEGER NOT NULL,
     size TEXT NOT NULL,
     -- Not `status IN (...)`: SQLite builds a temporary table to test each row against
-    -- such a list, which made this check 40% of the cost of writing a file's row.
+    -- such a list, which made this check much of the cost of writing a file's row.
     status TEXT NOT NULL CHECK (status = 'done' OR status = 'failed' OR status = 'missing'),
     path TEXT,
     bytes INTEGER,
@@ -124,8 +124,8 @@ _UPSERT_FILE: Final = (
 
 
 # The two JSON columns are spelled here rather than by json.dumps: a harvest writes them
-# for every photo listed, and json's encoder took 4.1 us a photo of the event loop's time
-# where these take 2.5. Same text as json.dumps(..., separators=(",", ":")).
+# for every photo listed, on the event loop, and json's encoder takes far longer for them
+# (benchmarks/README.md). Same text as json.dumps(..., separators=(",", ":")).
 def _bibs_json(bibs: tuple[int, ...]) -> str:
     return f"[{','.join(map(str, bibs))}]"
 
