@@ -333,6 +333,7 @@ def decipher(
             snippet=_record_snippet(document, misfit.path, secrets),
             method=method,
             url=safe_url,
+            path=misfit.json_path,
         )
     return document
 

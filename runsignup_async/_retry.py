@@ -9,6 +9,7 @@ error 14 / HTTP 429 (throttled)             retry      retry (a throttled call i
 HTTP 503 with Retry-After                   retry      retry (the server said it did not run it)
 HTTP 5xx, 408, error 5                      retry      raise (the server may have processed it)
 answer not JSON (an HTML page, cut short)   retry      raise (the server may have processed it)
+JSON of another shape than the endpoint's   raise      raise (the same answer would come back)
 any other API error                         raise      raise
 ==========================================  =========  =======================================
 
@@ -83,7 +84,7 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
     if isinstance(exc, TransportError):
         return idempotent or not exc.request_sent
     if isinstance(exc, ResponseDecodeError):
-        return idempotent
+        return idempotent and exc.path is None  # a misfit is deterministic, not transient
     return False  # other API errors, CancelledError, bugs
 
 

@@ -164,12 +164,23 @@ class DownloadError(TransportError):
 
 
 class ResponseDecodeError(RunSignupError):
-    """The answer was not the JSON asked for: XML, an HTML error page, empty or truncated."""
+    """The answer was not the JSON asked for: XML, an HTML error page, empty or truncated,
+    or JSON of another shape; then ``path`` is the JSON path of the first bad field
+    (``$.photos[3].photo_id``), else ``None``."""
 
     def __init__(
-        self, reason: str, *, status: int, content_type: str, snippet: str, method: str, url: str
+        self,
+        reason: str,
+        *,
+        status: int,
+        content_type: str,
+        snippet: str,
+        method: str,
+        url: str,
+        path: str | None = None,
     ) -> None:
         self.reason = reason
+        self.path = path
         self.status = status
         self.content_type = content_type
         self.snippet = snippet

@@ -21,6 +21,7 @@ from runsignup_async import (
     RetryPolicy,
     ServerError,
     TransportError,
+    _shapes,
 )
 
 from .conftest import url_re
@@ -153,6 +154,18 @@ async def test_an_undecodable_get_is_retried_then_raised(
         )
     assert attempts(mocked, "GET") == 3
     assert info.value.snippet  # the last attempt's answer, shown
+
+
+async def test_a_wrong_shaped_get_is_not_sent_again(
+    mocked: Any, make_client: Callable[..., Client]
+) -> None:
+    mocked.get(url_re("/p"), repeat=True, payload={"photos": [{"photo_id": "1"}]})
+    client = make_client(retry=RetryPolicy(max_attempts=3, backoff_initial=0.001))
+    with pytest.raises(ResponseDecodeError) as info:
+        await client._request("GET", "/p", decode=_shapes.photos_from)
+    assert attempts(mocked, "GET") == 1  # the same answer would come back
+    assert info.value.path == "$.photos[0].photo_id"
+    assert info.value.path in info.value.reason
 
 
 async def test_an_undecodable_get_that_recovers_returns_the_answer(

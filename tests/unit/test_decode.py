@@ -166,6 +166,7 @@ def test_either_team_types_answer_shape_from_bytes(document: Any) -> None:
 
 def test_a_bad_field_is_named_by_its_json_path_with_its_photo_as_the_snippet() -> None:
     error = decode_error({"photos": [photo(0), photo(1), photo(2), photo(3, photo_id="3")]})
+    assert error.path == "$.photos[3].photo_id"
     assert error.reason.startswith("unexpected response shape at $.photos[3].photo_id:")
     assert "expected an integer, got str '3'" in error.reason
     assert error.snippet.startswith('{"photo_id": "3", "album_id": 21')
@@ -187,7 +188,9 @@ def test_a_bad_field_is_named_by_its_json_path_with_its_photo_as_the_snippet() -
     ],
 )
 def test_every_kind_of_misfit_names_its_path(document: Any, path: str) -> None:
-    assert decode_error(document).reason.startswith(f"unexpected response shape at {path}:")
+    error = decode_error(document)
+    assert error.path == path
+    assert error.reason.startswith(f"unexpected response shape at {path}:")
 
 
 def test_snippets_and_reasons_are_scrubbed() -> None:  # issue 15 #6

@@ -41,6 +41,13 @@ POLICY = RetryPolicy()
             True,
             False,
         ),
+        (
+            ResponseDecodeError(
+                "misfit", status=200, content_type="", snippet="", method="", url="", path="$.a"
+            ),
+            False,
+            False,
+        ),
         (KeyError("bug"), False, False),
     ],
 )
