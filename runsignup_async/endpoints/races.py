@@ -60,6 +60,7 @@ class Races(Namespace):
                 snippet="",
                 method=GET.method,
                 url=GET.url_path(race_id=race_id),
+                path=misfit.json_path,
             ) from None
 
     async def update(

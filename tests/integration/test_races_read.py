@@ -309,6 +309,7 @@ async def test_race_days_of_an_answer_without_day_ids_is_a_decode_error(
         with pytest.raises(ResponseDecodeError) as caught:
             await client.races.race_days(7)
         assert "no event carries a race_event_days_id" in caught.value.reason
+        assert caught.value.path == "$.race.events"
         # Expanding such a race is reported like a failed race day, not silently empty.
         walk = client.photos.iter_many([7], on_error="skip")
         assert [p async for p in walk] == []
