@@ -320,16 +320,13 @@ class Client:
             auth=credentials,
             decode=decode,
         )
-        retrying = _retry.retrying(
-            self.retry,
+        return await _retry.with_retries(
+            send,
+            self._retry,
             idempotent=is_idempotent(method),
             what=f"{method} {path}",
             budget=self._budget,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await send(attempt.retry_state.attempt_number)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(
         self,

@@ -25,11 +25,13 @@ spends from a per-client budget so that a dead server is not hammered.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from . import _constants as C
 from ._validate import number
@@ -37,6 +39,7 @@ from .errors import (
     APITimeoutError,
     RateLimitError,
     ResponseDecodeError,
+    RunSignupError,
     ServerError,
     TransportError,
 )
@@ -47,10 +50,11 @@ __all__ = [
     "backoff_delay",
     "is_retryable",
     "retry_after_of",
-    "retrying",
+    "with_retries",
 ]
 
 logger = logging.getLogger("runsignup_async")
+T = TypeVar("T")
 
 _RNG = random.Random()
 
@@ -126,43 +130,38 @@ class RetryBudget:
         self.tokens = min(self.capacity, self.tokens + C.SUCCESS_REFUND)
 
 
-def retrying(
-    policy: RetryPolicy, *, idempotent: bool, what: str, budget: RetryBudget | None = None
-) -> AsyncRetrying:
-    """The one retry loop: ``async for attempt in retrying(...): with attempt: ...``.
+async def with_retries(
+    attempt: Callable[[int], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    what: str,
+    budget: RetryBudget | None = None,
+) -> T:
+    """The one retry loop: ``await attempt(n)`` for n = 1, 2, ... until one succeeds.
 
-    Every attempt, the first included, runs inside it, so ``max_attempts=N`` means at most
-    N requests. A failure is retried when the table above allows it and ``budget`` (if
-    any) can pay for it; ``what`` names the call in the log line of each retry.
+    Every attempt, the first included, runs in this loop, so ``max_attempts=N`` means at
+    most N requests. A failure is retried when the table above allows it and ``budget``
+    (if any) can pay for it; otherwise it is raised as it is. Anything that is not a
+    ``RunSignupError`` (a cancellation, a bug) passes straight through. ``what`` names
+    the call in the log line of each retry.
     """
-
-    def may_retry(exc: BaseException) -> bool:
-        allowed = is_retryable(exc, idempotent=idempotent, policy=policy)
-        return allowed and (budget is None or budget.can_spend(exc))
-
-    def before_sleep(state: RetryCallState) -> None:
-        exc = _failure(state)
-        if budget is not None:
-            budget.spend(exc)
-        logger.info(
-            "retrying %s after attempt %d failed (%s); waiting %.2fs",
-            what,
-            state.attempt_number,
-            exc,
-            state.upcoming_sleep,
-        )
-
-    return AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts),
-        wait=lambda state: backoff_delay(state.attempt_number, _failure(state), policy),
-        retry=retry_if_exception(may_retry),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-
-
-def _failure(state: RetryCallState) -> BaseException:
-    assert state.outcome is not None
-    exc = state.outcome.exception()
-    assert exc is not None
-    return exc
+    n = 1
+    while True:
+        try:
+            return await attempt(n)
+        except RunSignupError as exc:
+            if (
+                n >= policy.max_attempts
+                or not is_retryable(exc, idempotent=idempotent, policy=policy)
+                or (budget is not None and not budget.can_spend(exc))
+            ):
+                raise
+            delay = backoff_delay(n, exc, policy)
+            if budget is not None:
+                budget.spend(exc)
+            logger.info(
+                "retrying %s after attempt %d failed (%s); waiting %.2fs", what, n, exc, delay
+            )
+        await asyncio.sleep(delay)
+        n += 1

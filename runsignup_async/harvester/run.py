@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,18 +236,19 @@ class _Harvest:
     async def fetch_file(self, url: str, path: str) -> Downloaded:
         # GETs of an image: retried as the client's table retries any GET (a 404 or 403
         # is final: the same URL will not start working).
-        retrying = _retry.retrying(S.IMAGE_RETRY, idempotent=True, what="image download")
-        async for attempt in retrying:
-            with attempt:
-                return await save_atomically(
-                    self.client,
-                    url,
-                    path,
-                    files=self.files,
-                    durable=self.file_systems is None,
-                    inline=self.committer.idle,
-                )
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        def attempt(_: int) -> Awaitable[Downloaded]:
+            return save_atomically(
+                self.client,
+                url,
+                path,
+                files=self.files,
+                durable=self.file_systems is None,
+                inline=self.committer.idle,
+            )
+
+        return await _retry.with_retries(
+            attempt, S.IMAGE_RETRY, idempotent=True, what="image download"
+        )
 
     @staticmethod
     async def stop(tasks: Sequence[asyncio.Future[None]], committing: asyncio.Future[Any]) -> None:
