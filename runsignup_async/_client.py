@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
@@ -33,12 +33,18 @@ from ._protocol import (
 from ._ratelimit import RateLimit, RateLimiter
 from ._redact import redact_url
 from ._retry import RetryBudget, RetryPolicy
+from ._shared import Limiter, LimitsSnapshot, shared_limiter
 from ._transport import Download, send, stream
 from ._validate import check_number
 from .auth import Auth, ProtectedApiSigner
 from .endpoints import Activities, Photos, Races, Teams
 from .errors import ClientClosedError, RateLimitError, RunSignupError, ValidationError
 from .models import NOT_GIVEN, NotGiven
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ._shared._limiter import SharedLimiter
 
 __all__ = ["Client", "RequestEvent", "ResponseEvent"]
 
@@ -142,6 +148,11 @@ class Client:
     are shared by every call of this client; see ``RetryPolicy`` and ``RateLimit``.
     ``signer`` signs protected calls (create/edit race) unless a call passes its own.
 
+    ``shared_limits``: a Redis URL (``redis://HOST:PORT/DB``) or a ``redis.asyncio.Redis``;
+    the rate, the concurrency cap, throttle pauses and the adaptive rate are then shared
+    by every client using that Redis and group (``shared_limits_key``; by default named
+    from a hash of the credentials' key id). Needs the ``redis`` extra. See "Scaling out".
+
     The endpoints hang off namespaces: ``client.photos``, ``client.activities``,
     ``client.teams`` and ``client.races``.
     """
@@ -161,6 +172,8 @@ class Client:
         on_request: Callable[[RequestEvent], Awaitable[None]] | None = None,
         on_response: Callable[[ResponseEvent], Awaitable[None]] | None = None,
         trace_configs: Iterable[aiohttp.TraceConfig] = (),
+        shared_limits: str | Redis | None = None,
+        shared_limits_key: str | None = None,
     ) -> None:
         if auth is not None and not isinstance(auth, Auth):
             raise ValidationError(
@@ -185,7 +198,16 @@ class Client:
         self._max_concurrency = max_concurrency
         self._download_concurrency = download_concurrency
         self.timeout = _timeout(timeout)
-        self._limiter = RateLimiter(self._rate_limit, max_concurrency)
+        self._shared: SharedLimiter | None = None
+        self._limiter: Limiter
+        if shared_limits is not None:
+            self._limiter = self._shared = shared_limiter(
+                shared_limits, shared_limits_key, auth, self._rate_limit, max_concurrency
+            )
+        elif shared_limits_key is not None:
+            raise ValidationError("shared_limits_key", "names a group only with shared_limits=")
+        else:
+            self._limiter = RateLimiter(self._rate_limit, max_concurrency)
         self._downloads = asyncio.Semaphore(download_concurrency)
         self._budget = RetryBudget(self._retry.budget)
         self._session = session
@@ -221,6 +243,8 @@ class Client:
 
     async def __aenter__(self) -> Client:
         self._ensure_session()
+        if self._shared is not None:
+            await self._shared.start()
         return self
 
     async def __aexit__(
@@ -236,8 +260,20 @@ class Client:
         if self._closed:
             return
         self._closed = True
-        if self._owns_session and self._session is not None:
-            await self._session.close()
+        try:
+            if self._shared is not None:
+                await self._shared.aclose()
+        finally:
+            if self._owns_session and self._session is not None:
+                await self._session.close()
+
+    async def limits_snapshot(self) -> LimitsSnapshot:
+        """The limits this client works under now: with ``shared_limits``, its group's
+        (rate, tokens, leases in use, clients seen), read from Redis."""
+        if self._shared is not None:
+            return await self._shared.snapshot()
+        assert isinstance(self._limiter, RateLimiter)
+        return self._limiter.snapshot()
 
     @property
     def closed(self) -> bool:

@@ -52,3 +52,18 @@ MIN_RATE: Final = 0.2
 # RATE_WINDOW_MIN (a handful of sends an instant apart is not a rate).
 RATE_WINDOW: Final = 1.0
 RATE_WINDOW_MIN: Final = 0.05
+
+# Shared limits (Redis): a lease on an in-flight slot lasts LEASE_SECONDS unless renewed
+# (every third of it while the call runs), so a killed process frees its slots by then.
+LEASE_SECONDS: Final = 15.0
+# A client is counted in its group while it asked for a slot within this many seconds;
+# the count sets the local share while Redis is unreachable.
+CLIENT_TTL: Final = 60.0
+# With every slot of the group taken, a waiting caller asks again after POLL_MIN seconds,
+# then less and less often, up to POLL_MAX.
+POLL_MIN: Final = 0.002
+POLL_MAX: Final = 0.020
+# While Redis is unreachable, one call in this many seconds tries it again.
+REDIS_RETRY_EVERY: Final = 1.0
+# A Redis that answers nothing within this many seconds counts as unreachable.
+REDIS_TIMEOUT: Final = 0.5

@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 import attrs
 
 from . import _constants as C
+from ._shared._interface import LimitsSnapshot
 from ._validate import check_number, number, plain_bool
 
 __all__ = ["RateLimit", "RateLimiter"]
@@ -67,6 +68,7 @@ class RateLimiter:
         self._cut_rate = limit.per_second
         self._cut_at = -float("inf")
         self._sent: deque[float] = deque()
+        self._in_flight = 0
         self.throttles = 0
 
     @property
@@ -82,7 +84,11 @@ class RateLimiter:
     async def slot(self) -> AsyncIterator[float]:
         """Hold an in-flight slot and a token for one attempt; yields the send time."""
         async with self._slots:
-            yield await self._take_token()
+            self._in_flight += 1
+            try:
+                yield await self._take_token()
+            finally:
+                self._in_flight -= 1
 
     async def _take_token(self) -> float:
         async with self._lock:  # FIFO: waiters get tokens in arrival order
@@ -138,3 +144,19 @@ class RateLimiter:
         self._cut_at = now
         # Drop saved-up burst so the cut takes effect at once.
         self._tokens = min(self._tokens, 1.0)
+
+    def snapshot(self) -> LimitsSnapshot:
+        """This limiter's state now, as ``Client.limits_snapshot()`` reports it."""
+        now = self._clock()
+        rate = self.rate
+        tokens = min(float(self.limit.burst), self._tokens + (now - self._refilled_at) * rate)
+        return LimitsSnapshot(
+            shared=False,
+            degraded=False,
+            rate=rate,
+            tokens=tokens,
+            in_flight=self._in_flight,
+            max_concurrency=self.max_concurrency,
+            clients=1,
+            paused_for=max(0.0, self._paused_until - now),
+        )

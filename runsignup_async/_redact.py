@@ -72,3 +72,13 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= MIN_SCRUBBED_LENGTH:
             text = text.replace(secret, REDACTED)
     return _SECRET_PARAM_IN_TEXT.sub(r"\1" + REDACTED, text)
+
+
+def redact_userinfo(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))

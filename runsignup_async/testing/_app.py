@@ -275,6 +275,12 @@ class FakeRunSignup:
         return self._state.request_counts
 
     @property
+    def max_in_flight(self) -> Counter[str]:
+        """The most API requests handled at once since the last reset, per endpoint name
+        (a request counts until its answer is written)."""
+        return self._routes.max_in_flight
+
+    @property
     def processed_posts(self) -> list[ProcessedPost]:
         """Every POST the fake applied, in order."""
         return self._state.processed_posts
@@ -297,5 +303,6 @@ class FakeRunSignup:
         self._state.request_counts.clear()
         self._state.processed_posts.clear()
         self._routes.throttled = 0
+        self._routes.max_in_flight.clear()
         self._routes.image_requests = 0
         self._routes.credential_leaks.clear()

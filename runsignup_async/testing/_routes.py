@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
@@ -124,6 +125,9 @@ class Routes:
         self.throttled = 0
         self.image_requests = 0
         self.credential_leaks: list[CredentialLeak] = []
+        # API requests being handled now, and the most at once, per endpoint name.
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
 
     def api_app(self) -> web.Application:
         app = web.Application()
@@ -149,7 +153,14 @@ class Routes:
         endpoint = ENDPOINTS[name]
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._dispatch(endpoint, request)
+            name = endpoint.name
+            now = self.in_flight[name] = self.in_flight[name] + 1
+            if now > self.max_in_flight[name]:
+                self.max_in_flight[name] = now
+            try:
+                return await self._dispatch(endpoint, request)
+            finally:
+                self.in_flight[name] -= 1
 
         return handle
 

@@ -1,0 +1,282 @@
+"""Shared limits in one process against a real redis-server: the scripts' arithmetic,
+leases, pauses, the shared adaptive rate, snapshots, and Redis going away."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from runsignup_async import Client, RateLimit, RetryPolicy
+from runsignup_async import _constants as C
+from runsignup_async._shared._limiter import SharedLimiter
+from runsignup_async._shared._store import CAP_FULL, GRANTED, PAUSED, RedisLimits
+from runsignup_async.testing import FakeRunSignup, Fault
+
+from .conftest import RedisServer, free_port
+
+FAST_RETRY = RetryPolicy(max_attempts=4, backoff_initial=0.001, backoff_max=0.01)
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def store(redis: Redis, group: str) -> Callable[..., RedisLimits]:
+    def make(per_second: float = 20.0, burst: int = 3, cap: int = 10, lease: float = 5.0,
+             adaptive: bool = False) -> RedisLimits:  # fmt: skip
+        limit = RateLimit(per_second=per_second, burst=burst, adaptive=adaptive)
+        return RedisLimits(redis, group, limit, cap, lease)
+
+    return make
+
+
+@pytest.fixture
+async def limiters(redis: Redis, group: str) -> AsyncIterator[Callable[..., SharedLimiter]]:
+    made: list[SharedLimiter] = []
+
+    def make(limit: RateLimit, cap: int = 10, lease: float = 5.0) -> SharedLimiter:
+        limiter = SharedLimiter(limit, cap, redis, group, shown="test", owns_redis=False,
+                                lease=lease)  # fmt: skip
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.aclose()
+
+
+async def test_grants_follow_the_group_rate_after_its_burst(
+    store: Callable[..., RedisLimits],
+) -> None:
+    # Two clients of one group: their grants interleave on one schedule.
+    first, second = store(per_second=20.0, burst=3), store(per_second=20.0, burst=3)
+    waits, sends = [], []
+    for n in range(9):
+        grant = await (first, second)[n % 2].acquire(f"lease-{n}", f"client-{n % 2}", [])
+        assert grant.status == GRANTED
+        waits.append(grant.wait)
+        sends.append(grant.at + grant.wait)
+    assert waits[:3] == [0, 0, 0]
+    # Then one every 1/20 s, each reserved ahead: the caller sleeps once, never polls.
+    assert min(waits[3:]) > 0
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sends[3:])]
+    assert sends[3] - sends[0] == pytest.approx(0.05, abs=0.001)
+    assert gaps == pytest.approx([0.05] * 5, abs=0.001)
+
+
+async def test_the_cap_holds_until_a_lease_is_released_or_expires(
+    store: Callable[..., RedisLimits],
+) -> None:
+    limits = store(per_second=1000.0, burst=100, cap=2, lease=0.3)
+    assert (await limits.acquire("a", "c1", [])).status == GRANTED
+    assert (await limits.acquire("b", "c2", [])).status == GRANTED
+    full = await limits.acquire("c", "c1", [])
+    assert full.status == CAP_FULL
+    assert 0 < full.wait <= 0.3  # until the first lease would lapse
+    # A release carried by the next acquire frees the slot in the same round trip.
+    assert (await limits.acquire("c", "c1", ["a"])).status == GRANTED
+    assert (await limits.acquire("d", "c2", [])).status == CAP_FULL
+    await asyncio.sleep(0.35)  # b and c lapse: nobody released them
+    assert (await limits.acquire("d", "c2", [])).status == GRANTED
+
+
+async def test_renewed_leases_outlive_their_lease_time(store: Callable[..., RedisLimits]) -> None:
+    limits = store(per_second=1000.0, burst=100, cap=1, lease=0.3)
+    assert (await limits.acquire("a", "c1", [])).status == GRANTED
+    await asyncio.sleep(0.2)
+    assert await limits.renew(["a", "never-held"]) == 1
+    await asyncio.sleep(0.2)
+    assert (await limits.acquire("b", "c2", [])).status == CAP_FULL
+    await asyncio.sleep(0.2)
+    assert (await limits.acquire("b", "c2", [])).status == GRANTED
+
+
+async def test_a_retry_after_pauses_the_whole_group(
+    store: Callable[..., RedisLimits], redis: Redis
+) -> None:
+    limits = store(per_second=1000.0, burst=100)
+    grant = await limits.acquire("a", "c1", [])
+    await limits.throttle(grant.at, retry_after=0.3)
+    paused = await store(per_second=1000.0, burst=100).acquire("b", "c2", [])
+    assert paused.status == PAUSED
+    assert 0.25 < paused.wait <= 0.3
+    other_group = RedisLimits(redis, "another-group", limits.limit, 10, 5.0)
+    assert (await other_group.acquire("x", "c3", [])).status == GRANTED
+    await asyncio.sleep(paused.wait)
+    assert (await limits.acquire("b", "c2", [])).status == GRANTED
+
+
+async def test_a_throttle_seen_by_one_client_holds_back_another(
+    limiters: Callable[..., SharedLimiter],
+) -> None:
+    limit = RateLimit(per_second=1000.0, burst=100, adaptive=False)
+    first, second = limiters(limit), limiters(limit)
+    async with first.slot() as granted:
+        pass
+    first.on_throttle(granted, retry_after=0.4)
+    await asyncio.sleep(0.05)  # the report reaches Redis in the background
+    started = time.monotonic()
+    async with second.slot():
+        waited = time.monotonic() - started
+    assert 0.3 <= waited < 1.0
+
+
+async def test_one_cut_per_round_however_many_clients_saw_the_throttle(
+    limiters: Callable[..., SharedLimiter], store: Callable[..., RedisLimits]
+) -> None:
+    limit = RateLimit(per_second=100.0, burst=10, adaptive=True)
+    clients = [limiters(limit) for _ in range(4)]
+    granted = []
+    for client in clients:
+        async with client.slot() as at:
+            granted.append(at)
+    # All four were sent at the old rate and all four were throttled.
+    for client, at in zip(clients, granted, strict=True):
+        client.on_throttle(at)
+    await asyncio.sleep(0.05)
+    assert sum(client.cuts for client in clients) == 1
+    after_one = (await store(per_second=100.0, burst=10, adaptive=True).snapshot()).rate
+    assert after_one < 100.0 * C.DECREASE_FACTOR + 1
+    # A request sent at the new rate and throttled again is news: a second cut.
+    async with clients[2].slot() as at:
+        pass
+    clients[2].on_throttle(at)
+    await asyncio.sleep(0.05)
+    assert sum(client.cuts for client in clients) == 2
+    assert (await store(per_second=100.0, burst=10, adaptive=True).snapshot()).rate < after_one
+
+
+async def test_the_shared_rate_climbs_back_after_a_cut(
+    limiters: Callable[..., SharedLimiter], store: Callable[..., RedisLimits]
+) -> None:
+    limit = RateLimit(per_second=10.0, burst=2, adaptive=True)
+    client = limiters(limit)
+    async with client.slot() as at:
+        pass
+    client.on_throttle(at)
+    await asyncio.sleep(0.05)
+    view = store(per_second=10.0, burst=2, adaptive=True)
+    low = (await view.snapshot()).rate
+    assert low < 10.0
+    await asyncio.sleep(0.5)
+    higher = (await view.snapshot()).rate
+    assert low < higher <= 10.0
+
+
+@pytest.mark.runsignup_fake(seed=17, races=1, photos_per_race_day=20)
+async def test_a_429_with_retry_after_pauses_the_other_clients(
+    runsignup_fake: FakeRunSignup, redis_server: RedisServer, group: str
+) -> None:
+    fake = runsignup_fake
+    fake.faults.add(Fault.status(429, retry_after=0.5), endpoint="get-race-albums", times=1)
+    fake.faults.add(Fault.status(429, retry_after=0.5), endpoint="get-race-photo-albums", times=1)
+    race_id, day_id = fake.race_days()[0]
+    options = {"base_url": fake.base_url, "retry": FAST_RETRY, "shared_limits": redis_server.url,
+               "shared_limits_key": group}  # fmt: skip
+    async with (
+        Client(fake.v2_auth(), **options) as first,
+        Client(fake.v2_auth(), **options) as second,
+    ):
+        started = time.monotonic()
+        throttled = asyncio.ensure_future(
+            first.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+        )
+        await asyncio.sleep(0.15)
+        await second.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+        waited = time.monotonic() - started
+        await throttled
+    assert waited >= 0.45  # the second client waited out the first one's Retry-After
+    assert fake.request_counts["get-race-photo-albums"] == 3
+
+
+async def test_a_snapshot_shows_the_group(
+    limiters: Callable[..., SharedLimiter],
+) -> None:
+    limit = RateLimit(per_second=50.0, burst=5, adaptive=False)
+    first, second = limiters(limit, cap=4), limiters(limit, cap=4)
+    async with first.slot(), second.slot():
+        seen = await first.snapshot()
+    assert seen.shared and not seen.degraded
+    assert seen.in_flight == 2 and seen.max_concurrency == 4 and seen.clients == 2
+    # Two of the burst of 5 taken, and a few ms of refill at most.
+    assert seen.rate == 50.0 and 3 <= seen.tokens < 4
+    # Releases go out after the calls, not on their way: wait for them.
+    for _ in range(100):
+        if (await second.snapshot()).in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert (await second.snapshot()).in_flight == 0
+
+
+async def test_a_local_snapshot_shows_the_client_alone() -> None:
+    async with Client(rate_limit=RateLimit(per_second=7.0, burst=3), max_concurrency=2) as client:
+        seen = await client.limits_snapshot()
+    assert not seen.shared and seen.clients == 1
+    assert (seen.rate, seen.tokens, seen.in_flight, seen.max_concurrency) == (7.0, 3.0, 0, 2)
+
+
+@pytest.mark.runsignup_fake(seed=17, races=1, photos_per_race_day=20)
+async def test_unreachable_redis_at_start_fails_no_call(
+    runsignup_fake: FakeRunSignup, group: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = runsignup_fake
+    nowhere = f"redis://:pw-never-logged@127.0.0.1:{free_port()}/0"
+    race_id, day_id = fake.race_days()[0]
+    with caplog.at_level(logging.INFO, logger="runsignup_async"):
+        async with Client(fake.v2_auth(), base_url=fake.base_url, shared_limits=nowhere,
+                          shared_limits_key=group) as client:  # fmt: skip
+            for _ in range(5):
+                await client.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+            seen = await client.limits_snapshot()
+    assert seen.degraded and seen.shared
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "redis://:***@127.0.0.1" in warnings[0].getMessage()
+    assert "pw-never-logged" not in caplog.text
+
+
+@pytest.mark.runsignup_fake(seed=17, races=1, photos_per_race_day=20)
+async def test_without_redis_a_client_takes_its_share_then_shares_again(
+    runsignup_fake: FakeRunSignup, own_redis: RedisServer, group: str,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(C, "REDIS_RETRY_EVERY", 0.1)
+    fake = runsignup_fake
+    race_id, day_id = fake.race_days()[0]
+    limit = RateLimit(per_second=40.0, burst=8, adaptive=False)
+    clients = [
+        Client(fake.v2_auth(), base_url=fake.base_url, rate_limit=limit, max_concurrency=8,
+               shared_limits=own_redis.url, shared_limits_key=group)
+        for _ in range(4)
+    ]  # fmt: skip
+    try:
+        for client in [*clients, clients[0]]:  # the first to call last sees all four
+            await client.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+        own_redis.stop()
+        client = clients[0]
+        with caplog.at_level(logging.INFO, logger="runsignup_async"):
+            for _ in range(3):
+                await client.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+            alone = await client.limits_snapshot()
+            own_redis.start()
+            await asyncio.sleep(0.15)
+            await client.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+            shared = await client.limits_snapshot()
+    finally:
+        for client in clients:
+            await client.aclose()
+    # A quarter of the group's limits: four clients were seen.
+    assert alone.degraded and (alone.rate, alone.max_concurrency) == (10.0, 2)
+    assert not shared.degraded and shared.rate == 40.0
+    levels = [r.levelname for r in caplog.records if "shared limits" in r.getMessage()]
+    assert levels == ["WARNING", "INFO"]
