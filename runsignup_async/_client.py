@@ -242,9 +242,10 @@ class Client:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self) -> Client:
-        self._ensure_session()
-        if self._shared is not None:
+        if self._shared is not None and not self.closed:
+            # A refused login to Redis fails here, before a session is opened.
             await self._shared.start()
+        self._ensure_session()
         return self
 
     async def __aexit__(
@@ -266,6 +267,11 @@ class Client:
         finally:
             if self._owns_session and self._session is not None:
                 await self._session.close()
+
+    @property
+    def shares_limits(self) -> bool:
+        """True when this client's limits are shared through Redis (``shared_limits``)."""
+        return self._shared is not None
 
     async def limits_snapshot(self) -> LimitsSnapshot:
         """The limits this client works under now: with ``shared_limits``, its group's

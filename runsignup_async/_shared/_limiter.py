@@ -24,9 +24,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from redis.asyncio import Redis
@@ -41,6 +41,15 @@ from ._store import CAP_FULL, GRANTED, RedisLimits
 __all__ = ["SharedLimiter"]
 
 logger = logging.getLogger("runsignup_async")
+
+T = TypeVar("T")
+
+
+def _collect(task: asyncio.Task[Any]) -> None:
+    # An abandoned command's error is of no use to anyone: retrieve it so asyncio does
+    # not report it as never retrieved.
+    if not task.cancelled():
+        task.exception()
 
 
 class SharedLimiter:
@@ -96,15 +105,17 @@ class SharedLimiter:
         (``ValidationError``); an unreachable Redis only means going on alone for now."""
         if self._started:
             return
-        self._started = True
         try:
-            await self._store.redis.ping()
+            await self._call(self._store.redis.ping())
         except (AuthenticationError, ResponseError) as exc:
+            if self._owns_redis:
+                await self._store.redis.connection_pool.disconnect()
             raise ValidationError(
                 "shared_limits", f"Redis at {self._shown} refused the connection: {exc}"
             ) from None
         except RedisError as exc:
             self._degrade(exc)
+        self._started = True
 
     async def aclose(self) -> None:
         if self._renewer is not None:
@@ -154,7 +165,7 @@ class SharedLimiter:
     async def snapshot(self) -> LimitsSnapshot:
         if not (self._degraded and time.monotonic() < self._next_try):
             try:
-                return await self._store.snapshot()
+                return await self._call(self._store.snapshot())
             except RedisError as exc:
                 self._degrade(exc)
         alone = self._alone().snapshot()
@@ -173,7 +184,11 @@ class SharedLimiter:
                     await self._sleep_out_pause()
                     release, self._to_release = self._to_release, []
                     try:
-                        grant = await self._store.acquire(lease_id, self.client_id, release)
+                        grant = await self._call(
+                            self._store.acquire(lease_id, self.client_id, release),
+                            # Granted after all: give the lease back.
+                            abandoned=lambda _: self._release(lease_id),
+                        )
                     except RedisError as exc:
                         self._degrade(exc)
                         return None
@@ -221,7 +236,7 @@ class SharedLimiter:
             while self._to_release and not self._degraded:
                 batch, self._to_release = self._to_release, []
                 try:
-                    await self._store.release(batch)
+                    await self._call(self._store.release(batch))
                 except RedisError:
                     return  # the leases expire by themselves
         finally:
@@ -229,7 +244,7 @@ class SharedLimiter:
 
     async def _report_throttle(self, granted_at: float, retry_after: float | None) -> None:
         try:
-            if await self._store.throttle(granted_at, retry_after):
+            if await self._call(self._store.throttle(granted_at, retry_after)):
                 self.cuts += 1
         except RedisError:
             pass  # the next acquire finds Redis gone and says so
@@ -244,7 +259,33 @@ class SharedLimiter:
             if self._held and not self._degraded:
                 # Not renewed: a lease may lapse, and the cap is briefly loose.
                 with contextlib.suppress(RedisError):
-                    await self._store.renew(list(self._held))
+                    await self._call(self._store.renew(list(self._held)))
+
+    async def _call(self, work: Awaitable[T], abandoned: Callable[[T], None] | None = None) -> T:
+        """Await a Redis command so that a cancellation reaches the caller at once.
+
+        redis-py finishes a command it has begun even when its task is cancelled, and
+        then returns the answer as if nothing had happened: the ``CancelledError`` is
+        lost, and whoever cancelled (``iter_many`` closing its workers) waits forever.
+        Here the command runs in a task of its own, shielded: the caller is cancelled at
+        once, and the command's answer, when it comes, goes to ``abandoned``.
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(_collect)
+            if abandoned is not None:
+                task.add_done_callback(
+                    lambda done: (
+                        abandoned(done.result())
+                        if not done.cancelled() and done.exception() is None
+                        else None
+                    )
+                )
+            raise
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

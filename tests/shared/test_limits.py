@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -280,3 +281,32 @@ async def test_without_redis_a_client_takes_its_share_then_shares_again(
     assert not shared.degraded and shared.rate == 40.0
     levels = [r.levelname for r in caplog.records if "shared limits" in r.getMessage()]
     assert levels == ["WARNING", "INFO"]
+
+
+@pytest.mark.runsignup_fake(seed=17, races=1, photos_per_race_day=20, latency=0.002)
+async def test_a_cancelled_call_ends_cancelled_and_gives_its_lease_back(
+    runsignup_fake: FakeRunSignup, redis_server: RedisServer, group: str
+) -> None:
+    # redis-py finishes a command whose task is cancelled and returns its answer as if
+    # nothing happened; the limiter must not let that swallow the cancellation.
+    fake = runsignup_fake
+    race_id, day_id = fake.race_days()[0]
+    rng = random.Random(17)
+    options = {"base_url": fake.base_url, "rate_limit": RateLimit(per_second=10_000, burst=100),
+               "shared_limits": redis_server.url, "shared_limits_key": group}  # fmt: skip
+    async with Client(fake.v2_auth(), max_concurrency=4, **options) as client:
+        for _ in range(60):
+            call = asyncio.ensure_future(
+                client.photos.get_albums(race_id=race_id, race_event_days_id=day_id)
+            )
+            await asyncio.sleep(rng.uniform(0, 0.004))
+            if call.cancel():  # still running: it must end cancelled, and soon
+                done, _ = await asyncio.wait({call}, timeout=5)
+                assert done and call.cancelled()
+            else:
+                await call
+        for _ in range(100):
+            if (await client.limits_snapshot()).in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert (await client.limits_snapshot()).in_flight == 0
