@@ -7,6 +7,7 @@ from ._client import Client, RequestEvent, ResponseEvent
 from ._pagination import ManyReport, PagePosition, PhotoIterator, RaceDay, RaceDayIterator
 from ._ratelimit import RateLimit
 from ._retry import RetryPolicy
+from ._shared import LimitsSnapshot
 from ._transport import Download
 from .auth import (
     ApiKeyAuth,
@@ -72,6 +73,7 @@ __all__ = [
     "HarvestEvent",
     "HarvestSummary",
     "InvalidRequestError",
+    "LimitsSnapshot",
     "ManyReport",
     "NOT_GIVEN",
     "NotFoundError",

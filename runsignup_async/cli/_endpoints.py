@@ -18,6 +18,7 @@ from ..auth import Auth, ProtectedApiSigner
 from ..models import Activity, Race, TeamType
 from ._credentials import add_credential_flags, resolve_auth, resolve_signer
 from ._output import CliError, print_json, print_json_line
+from ._redis import add_redis_flag, redis_options
 
 __all__ = ["add_endpoint_commands"]
 
@@ -25,7 +26,7 @@ __all__ = ["add_endpoint_commands"]
 def client_from(
     args: argparse.Namespace, auth: Auth | None, signer: ProtectedApiSigner | None = None
 ) -> Client:
-    return Client(auth, base_url=args.base_url, signer=signer)
+    return Client(auth, base_url=args.base_url, signer=signer, **redis_options(args))
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help="API root (default %(default)s); e.g. a fake server's",
     )
     add_credential_flags(parser)
+    add_redis_flag(parser)
 
 
 def read_json(path: str) -> Any:

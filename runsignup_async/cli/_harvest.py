@@ -19,7 +19,8 @@ from ..harvester.layout import check_sizes
 from ._credentials import resolve_auth
 from ._endpoints import add_common
 from ._output import CliError
-from ._progress import make_progress, render_summary
+from ._progress import make_progress, render_summary, watch_limits
+from ._redis import redis_options
 
 __all__ = ["add_harvest_commands"]
 
@@ -120,6 +121,7 @@ async def run_harvest(args: argparse.Namespace) -> int:
 
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"download_concurrency": args.download_concurrency}
+    options.update(redis_options(args))
     if args.rate is not None:
         options["rate_limit"] = RateLimit(per_second=args.rate, burst=max(1, int(args.rate)))
     return options
@@ -144,15 +146,16 @@ async def _harvest_fake(args: argparse.Namespace, races: list[RaceDay | int]) ->
 async def _harvest(args: argparse.Namespace, client: Client, races: list[RaceDay | int]) -> int:
     async with client:
         with make_progress(not args.quiet) as progress:
-            summary = await harvest(
-                client,
-                races,
-                args.dest,
-                sizes=args.sizes,
-                concurrency=args.concurrency,
-                progress=progress,
-                since_last=args.since_last,
-            )
+            async with watch_limits(client, progress):
+                summary = await harvest(
+                    client,
+                    races,
+                    args.dest,
+                    sizes=args.sizes,
+                    concurrency=args.concurrency,
+                    progress=progress,
+                    since_last=args.since_last,
+                )
     print(render_summary(summary, args.dest), flush=True)
     return 0 if summary.ok else 1
 

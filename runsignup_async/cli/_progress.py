@@ -7,16 +7,31 @@ seconds), which suits cron jobs and CI logs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TextIO
 
+from .. import Client, LimitsSnapshot
 from ..harvester import HarvestEvent, HarvestStats, HarvestSummary
 
-__all__ = ["PlainProgress", "make_progress", "render_summary"]
+__all__ = ["PlainProgress", "make_progress", "render_summary", "watch_limits"]
 
 TALLY_EVERY = 5.0  # seconds between plain tally lines
+LIMITS_EVERY = 1.0  # seconds between readings of the shared limits
+
+
+def describe_limits(limits: LimitsSnapshot) -> str:
+    state = "Redis unreachable, going on alone: " if limits.degraded else ""
+    paused = f", paused {limits.paused_for:.1f} s" if limits.paused_for > 0 else ""
+    return (
+        f"{state}{limits.rate:.1f} req/s, {limits.tokens:.1f} tokens,"
+        f" {limits.in_flight}/{limits.max_concurrency} in flight,"
+        f" {limits.clients} clients{paused}"
+    )
 
 
 def human_bytes(n: float) -> str:
@@ -44,6 +59,7 @@ class PlainProgress:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stderr
         self.last = time.monotonic()
+        self.limits: LimitsSnapshot | None = None
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -62,7 +78,8 @@ class PlainProgress:
         now = time.monotonic()
         if now - self.last >= TALLY_EVERY:
             self.last = now
-            self.line(tally(event.stats))
+            shared = f"; shared limits: {describe_limits(self.limits)}" if self.limits else ""
+            self.line(tally(event.stats) + shared)
 
     def line(self, text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", file=self.out, flush=True)
@@ -77,6 +94,7 @@ class RichProgress:
 
         self.console = Console()
         self.stats: HarvestStats | None = None
+        self.limits: LimitsSnapshot | None = None
         self.live = Live(self, console=self.console, refresh_per_second=4, transient=False)
 
     def __rich__(self) -> Any:
@@ -97,6 +115,8 @@ class RichProgress:
         table.add_row("rate", f"{human_bytes(rate)}/s")
         failed = s.race_days_failed + s.photos_failed
         table.add_row("failures", f"[red]{failed}[/red]" if failed else "0")
+        if self.limits is not None:
+            table.add_row("shared limits", describe_limits(self.limits))
         return table
 
     def __enter__(self) -> RichProgress:
@@ -153,3 +173,27 @@ def _where(event: HarvestEvent) -> str:
     if event.race_event_days_id is None:  # a race by id whose race days could not be read
         return f"race {event.race_id} (its race days)"
     return f"race {event.race_id} day {event.race_event_days_id}"
+
+
+@contextlib.asynccontextmanager
+async def watch_limits(
+    client: Client, progress: PlainProgress | RichProgress
+) -> AsyncIterator[None]:
+    """While the body runs, keep ``progress.limits`` at the group's latest snapshot
+    (only when the client shares its limits)."""
+
+    async def watch() -> None:
+        while True:
+            progress.limits = await client.limits_snapshot()
+            await asyncio.sleep(LIMITS_EVERY)
+
+    if not client.shares_limits:
+        yield
+        return
+    task = asyncio.ensure_future(watch())
+    try:
+        yield
+    finally:
+        task.cancel()
+        # Waits for the watcher to end; a cancellation of our own still reaches us.
+        await asyncio.gather(task, return_exceptions=True)
