@@ -63,6 +63,9 @@ CLIENT_TTL: Final = 60.0
 # then less and less often, up to POLL_MAX.
 POLL_MIN: Final = 0.002
 POLL_MAX: Final = 0.020
+# A finished call's lease is released by this client's next acquire (one round trip for
+# both) or, when none comes within RELEASE_DELAY seconds, on its own.
+RELEASE_DELAY: Final = 0.002
 # While Redis is unreachable, one call in this many seconds tries it again.
 REDIS_RETRY_EVERY: Final = 1.0
 # A Redis that answers nothing within this many seconds counts as unreachable.

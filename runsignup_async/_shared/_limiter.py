@@ -36,7 +36,7 @@ from .. import _constants as C
 from .._ratelimit import RateLimit, RateLimiter
 from ..errors import ValidationError
 from ._interface import LimitsSnapshot
-from ._store import CAP_FULL, GRANTED, RedisLimits
+from ._store import CAP_FULL, GRANTED, Grant, RedisLimits
 
 __all__ = ["SharedLimiter"]
 
@@ -177,30 +177,16 @@ class SharedLimiter:
         """A lease and the group's grant time, after sleeping until the send time; None
         when Redis failed (the caller then goes on alone)."""
         lease_id = f"{self.client_id}:{next(self._lease_ids)}"
-        poll = C.POLL_MIN
         try:
-            async with self._lock:
-                while True:
-                    await self._sleep_out_pause()
-                    release, self._to_release = self._to_release, []
-                    try:
-                        grant = await self._call(
-                            self._store.acquire(lease_id, self.client_id, release),
-                            # Granted after all: give the lease back.
-                            abandoned=lambda _: self._release(lease_id),
-                        )
-                    except RedisError as exc:
-                        self._degrade(exc)
-                        return None
-                    self._recovered(grant.clients)
-                    if grant.status == GRANTED:
-                        break
-                    if grant.status == CAP_FULL:
-                        await asyncio.sleep(min(poll, grant.wait) * random.uniform(0.8, 1.2))
-                        poll = min(poll * 1.5, C.POLL_MAX)
-                    else:  # the group is paused
-                        until = time.monotonic() + grant.wait
-                        self._paused_until = max(self._paused_until, until)
+            await self._sleep_out_pause()
+            grant = await self._acquire(lease_id)
+            if grant is not None and grant.status != GRANTED:
+                # Only the waiting is done one caller at a time: a full cap or a pause is
+                # polled by one caller of this client, not by all of them.
+                async with self._lock:
+                    grant = await self._wait_for_grant(lease_id, grant)
+            if grant is None:
+                return None
             self._held.add(lease_id)
             self._ensure_renewer()
             if grant.wait > 0:
@@ -211,6 +197,34 @@ class SharedLimiter:
             self._release(lease_id)
             raise
         return lease_id, grant.at
+
+    async def _wait_for_grant(self, lease_id: str, grant: Grant | None) -> Grant | None:
+        poll = C.POLL_MIN
+        while grant is not None and grant.status != GRANTED:
+            if grant.status == CAP_FULL:
+                await asyncio.sleep(min(poll, grant.wait) * random.uniform(0.8, 1.2))
+                poll = min(poll * 1.5, C.POLL_MAX)
+            else:  # the group is paused
+                until = time.monotonic() + grant.wait
+                self._paused_until = max(self._paused_until, until)
+                await self._sleep_out_pause()
+            grant = await self._acquire(lease_id)
+        return grant
+
+    async def _acquire(self, lease_id: str) -> Grant | None:
+        """One round trip: a grant, a wait, or None when Redis failed."""
+        release, self._to_release = self._to_release, []
+        try:
+            grant = await self._call(
+                self._store.acquire(lease_id, self.client_id, release),
+                # Granted after all: give the lease back.
+                abandoned=lambda _: self._release(lease_id),
+            )
+        except RedisError as exc:
+            self._degrade(exc)
+            return None
+        self._recovered(grant.clients)
+        return grant
 
     async def _sleep_out_pause(self) -> None:
         # A pause may be extended while we sleep (another throttle): sleep again then.
@@ -229,9 +243,10 @@ class SharedLimiter:
             self._spawn(self._flush())
 
     async def _flush(self) -> None:
-        # A caller waiting for a slot carries the release in its own acquire; give it
-        # the chance before sending one.
-        await asyncio.sleep(0)
+        # The next acquire of this client carries the releases in its own round trip;
+        # only when none comes within RELEASE_DELAY are they sent on their own. (The
+        # slot is held that much longer for the other clients, never for this one.)
+        await asyncio.sleep(C.RELEASE_DELAY)
         try:
             while self._to_release and not self._degraded:
                 batch, self._to_release = self._to_release, []

@@ -51,17 +51,20 @@ class RedisLimits:
         self._renew = redis.register_script(_scripts.RENEW)
         self._throttle = redis.register_script(_scripts.THROTTLE)
         self._snapshot = redis.register_script(_scripts.SNAPSHOT)
+        # The acquire's settings, encoded once: encoding ten numbers a call costs more
+        # than the rest of the client's side of the round trip.
+        settings: list[Arg] = [limit.per_second, limit.burst, max_concurrency, self.lease_ms]
+        settings += [*self._adaptive(), C.CLIENT_TTL * 1000]
+        self._settings = [str(value).encode() for value in settings]
+        self._keys = [key.encode() for key in self.keys]
 
     def _adaptive(self) -> list[Arg]:
         return [int(self.limit.adaptive), C.INCREASE_FRACTION, C.INCREASE_FLOOR]
 
     async def acquire(self, lease_id: str, client_id: str, release: Sequence[str]) -> Grant:
         """Take a token and a lease for ``lease_id``, after releasing ``release``."""
-        limit = self.limit
-        args: list[Arg] = [lease_id, client_id, limit.per_second, limit.burst]
-        args.append(self.max_concurrency)
-        args += [self.lease_ms, *self._adaptive(), C.CLIENT_TTL * 1000, *release]
-        status, wait_ms, now_ms, clients = await self._acquire(keys=self.keys, args=args)
+        args: list[Arg | bytes] = [lease_id, client_id, *self._settings, *release]
+        status, wait_ms, now_ms, clients = await self._acquire(keys=self._keys, args=args)
         return Grant(int(status), float(wait_ms) / 1000, float(now_ms) / 1000, int(clients))
 
     async def release(self, lease_ids: Sequence[str]) -> None:
