@@ -135,7 +135,8 @@ return renewed
 )
 
 # ARGV: 1 grant time of the throttled request, 2 Retry-After ms (0: none), 3 ceiling,
-# 4 burst, 5 adaptive, 6 increase fraction, 7 increase floor, 8 min rate, 9 decrease factor.
+# 4 burst, 5 adaptive, 6 increase fraction, 7 increase floor, 8 min rate, 9 decrease factor,
+# 10 cooldown ms.
 # Returns {1 when this throttle cut the rate else 0, the rate now}.
 THROTTLE: Final = (
     _COMMON
@@ -156,9 +157,10 @@ end
 local cut_at = tonumber(s[4])
 local rate = current_rate(ceiling, adaptive, tonumber(s[3]), cut_at,
   tonumber(ARGV[6]), tonumber(ARGV[7]))
--- One cut per round: a request granted before the last cut was sent at the old rate,
--- and its throttle is the same news again, whichever client brings it.
-if adaptive == 0 or (cut_at ~= nil and granted <= cut_at) then
+-- One cut per cooldown window: a request granted before the last cut, or soon after it
+-- (while the server still drains what the old rate sent), brings the same news again,
+-- whichever client brings it.
+if adaptive == 0 or (cut_at ~= nil and granted <= cut_at + tonumber(ARGV[10])) then
   redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(tat - now) + 60000))
   return {0, tostring(rate)}
 end

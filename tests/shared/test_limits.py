@@ -132,11 +132,22 @@ async def test_a_throttle_seen_by_one_client_holds_back_another(
     assert 0.3 <= waited < 1.0
 
 
-async def test_one_cut_per_round_however_many_clients_saw_the_throttle(
-    limiters: Callable[..., SharedLimiter], store: Callable[..., RedisLimits]
+async def test_one_cut_per_cooldown_window_however_many_clients_saw_the_throttle(
+    limiters: Callable[..., SharedLimiter],
+    store: Callable[..., RedisLimits],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(C, "CUT_COOLDOWN", 0.2)
     limit = RateLimit(per_second=100.0, burst=10, adaptive=True)
     clients = [limiters(limit) for _ in range(4)]
+    view = store(per_second=100.0, burst=10, adaptive=True)
+
+    async def throttled(client: SharedLimiter) -> None:
+        async with client.slot() as at:
+            pass
+        client.on_throttle(at)
+        await asyncio.sleep(0.05)  # the report reaches Redis in the background
+
     granted = []
     for client in clients:
         async with client.slot() as at:
@@ -146,15 +157,16 @@ async def test_one_cut_per_round_however_many_clients_saw_the_throttle(
         client.on_throttle(at)
     await asyncio.sleep(0.05)
     assert sum(client.cuts for client in clients) == 1
-    after_one = (await store(per_second=100.0, burst=10, adaptive=True).snapshot()).rate
+    after_one = (await view.snapshot()).rate
     assert after_one < 100.0 * C.DECREASE_FACTOR + 1
-    # A request sent at the new rate and throttled again is news: a second cut.
-    async with clients[2].slot() as at:
-        pass
-    clients[2].on_throttle(at)
-    await asyncio.sleep(0.05)
+    # Granted just after the cut, while the server still drains the old rate: old news.
+    await throttled(clients[1])
+    assert sum(client.cuts for client in clients) == 1
+    # Granted once the cooldown is over and throttled again: news, a second cut.
+    await asyncio.sleep(0.2)
+    await throttled(clients[2])
     assert sum(client.cuts for client in clients) == 2
-    assert (await store(per_second=100.0, burst=10, adaptive=True).snapshot()).rate < after_one
+    assert (await view.snapshot()).rate < after_one
 
 
 async def test_the_shared_rate_climbs_back_after_a_cut(
