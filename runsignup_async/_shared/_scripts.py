@@ -55,24 +55,27 @@ local function achieved_rate(w_start, w_cur, w_prev, w_full)
 end
 """
 
-# ARGV: 1 lease id, 2 client id, 3 ceiling (per s), 4 burst, 5 cap, 6 lease ms,
-# 7 adaptive (0/1), 8 increase fraction, 9 increase floor, 10 client ttl ms,
-# 11.. leases of this client to release first.
+# ARGV: 1 lease id, 2 client id, 3 the client's settings as one space-separated string
+# (ceiling per s, burst, cap, lease ms, adaptive 0/1, increase fraction, increase floor,
+# client ttl ms: one argument, because the client's cost of a call grows with each),
+# 4.. leases of this client to release first.
 # Returns {status, ms, grant time, clients seen}: status 0 granted (ms: sleep before
 # sending), 1 paused (ms: until the pause ends), 2 cap full (ms: until a lease expires).
 ACQUIRE: Final = (
     _COMMON
     + """
-local ceiling = tonumber(ARGV[3])
-local burst = tonumber(ARGV[4])
-local cap = tonumber(ARGV[5])
-local lease_ms = tonumber(ARGV[6])
-for i = 11, #ARGV do
+local settings = {}
+for value in string.gmatch(ARGV[3], '%S+') do
+  settings[#settings + 1] = tonumber(value)
+end
+local ceiling, burst, cap, lease_ms = settings[1], settings[2], settings[3], settings[4]
+local client_ttl = settings[8]
+for i = 4, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
 end
 redis.call('ZADD', KEYS[3], now, ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[10]))
-redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[10]))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - client_ttl)
+redis.call('PEXPIRE', KEYS[3], client_ttl)
 local clients = redis.call('ZCARD', KEYS[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 
@@ -87,8 +90,8 @@ if redis.call('ZCARD', KEYS[2]) >= cap then
   return {2, tostring(tonumber(first[2]) - now), tostring(now), clients}
 end
 
-local rate = current_rate(ceiling, tonumber(ARGV[7]), tonumber(s[3]), tonumber(s[4]),
-  tonumber(ARGV[8]), tonumber(ARGV[9]))
+local rate = current_rate(ceiling, settings[5], tonumber(s[3]), tonumber(s[4]),
+  settings[6], settings[7])
 local interval = 1000 / rate
 local tat = math.max(tonumber(s[1]) or now, now)
 local send = math.max(now, tat - (burst - 1) * interval)
