@@ -1,12 +1,14 @@
 """The bulk photo harvester: ``harvest()`` and what it reports.
 
-See ``run`` for the pipeline, ``layout`` for where files land, ``download`` for the
-atomic writes and ``manifest`` for the resumable SQLite record under the destination.
+See ``run`` for the pipeline, ``layout`` for where images land, ``sinks`` for the two
+destinations (a local directory with its SQLite ``manifest``, or an S3 bucket with one
+manifest object per race day beside the images).
 """
 
 from .layout import MANIFEST_NAME, SIZES
 from .manifest import BibHit, Manifest
 from .run import Failure, HarvestEvent, HarvestStats, HarvestSummary, harvest
+from .sinks import StoreError
 
 __all__ = [
     "MANIFEST_NAME",
@@ -17,5 +19,6 @@ __all__ = [
     "HarvestStats",
     "HarvestSummary",
     "Manifest",
+    "StoreError",
     "harvest",
 ]

@@ -57,13 +57,14 @@ class Committer:
         manifest: Manifest,
         file_systems: FileSystems | None = None,
         *,
-        batch: int = S.COMMIT_BATCH,
-        interval: float = S.COMMIT_INTERVAL,
+        batch: int | None = None,
+        interval: float | None = None,
     ) -> None:
         self.manifest = manifest
         self.file_systems = file_systems
-        self.batch = batch
-        self.interval = interval
+        # Read when made, not when this module was imported: tests tune them per run.
+        self.batch = S.COMMIT_BATCH if batch is None else batch
+        self.interval = S.COMMIT_INTERVAL if interval is None else interval
         self._dirs: set[str] = set()
         self._staged: list[tuple[str, str]] = []
         self._rows: list[DoneRow] = []

@@ -29,9 +29,3 @@ COMMIT_INTERVAL: Final = 0.25
 # Batches' worth of staged files (written, not yet on disk) before downloads wait for
 # the disk: bounds the temporary files a slow disk lets pile up.
 COMMIT_BACKLOG: Final = 4
-# Threads doing the harvest's file calls (``_files``): a few, not one, as a file create
-# can wait on the journal and the others go on. Each runs up to FILE_CALLS_PER_REPORT
-# queued calls before handing their results to the event loop, so that an early call's
-# caller is not kept waiting behind a long queue.
-FILE_THREADS: Final = 2
-FILE_CALLS_PER_REPORT: Final = 16

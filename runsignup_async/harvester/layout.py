@@ -1,4 +1,5 @@
-"""Where a harvested photo lands on disk: the only module that turns API data into paths.
+"""Where a harvested photo lands, in a directory or a bucket: the only module that turns
+API data into paths and object keys.
 
 ``dest/<race_id>/<race_event_days_id>/<album_id>/<photo_id>-<size>.<ext>``. Every part
 comes from an id the API sent (checked to be a plain integer or a tame album token) and
@@ -27,6 +28,7 @@ __all__ = [
     "check_sizes",
     "extension_of",
     "is_temp_name",
+    "photo_key",
     "temp_path",
     "temp_sibling",
 ]
@@ -91,45 +93,41 @@ def extension_of(url: str) -> str:
     return suffix if suffix in _EXTENSIONS else _DEFAULT_EXTENSION
 
 
+def _file_name(photo_id: int, size: str, url: str) -> str:
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    return f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}"
+
+
+def photo_key(
+    *,
+    race_id: int,
+    race_event_days_id: int,
+    album_id: int | str,
+    photo_id: int,
+    size: str,
+    url: str,
+) -> str:
+    """``<race_id>/<race_event_days_id>/<album>/<photo_id>-<size>.<ext>``: where one size of
+    one photo lands under any sink's root ('/'-separated; no part can be ``..`` or empty)."""
+    race = _plain_id("race_id", race_id)
+    day = _plain_id("race_event_days_id", race_event_days_id)
+    return f"{race}/{day}/{album_component(album_id)}/{_file_name(photo_id, size, url)}"
+
+
 class Layout:
-    """The final paths under one destination; each photo directory is built and checked
-    once, as harvests of thousands of photos per album ask for it again and again."""
+    """The local paths of ``photo_key``s under one destination directory."""
 
     def __init__(self, dest: str | os.PathLike[str]) -> None:
         self.root = os.path.abspath(dest)
-        self._directories: dict[tuple[int, int, int | str, type], str] = {}
 
-    def directory(self, race_id: int, race_event_days_id: int, album_id: int | str) -> str:
-        """``<dest>/<race_id>/<race_event_days_id>/<album>``, strictly inside ``dest``."""
-        _plain_id("race_id", race_id)
-        _plain_id("race_event_days_id", race_event_days_id)
-        key = (race_id, race_event_days_id, album_id, album_id.__class__)
-        found = self._directories.get(key)
-        if found is None:
-            found = os.path.join(
-                self.root, str(race_id), str(race_event_days_id), album_component(album_id)
-            )
-            # Belt and braces: the parts cannot escape, and this proves it for each one.
-            if os.path.commonpath([self.root, found]) != self.root or found == self.root:
-                raise ValueError(f"refusing a path outside the destination: {found}")
-            self._directories[key] = found
-        return found
-
-    def path(
-        self,
-        *,
-        race_id: int,
-        race_event_days_id: int,
-        album_id: int | str,
-        photo_id: int,
-        size: str,
-        url: str,
-    ) -> str:
-        """The final path of one size of one photo, always strictly inside ``dest``."""
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {SIZES}, got {size!r}")
-        name = f"{_plain_id('photo_id', photo_id)}-{size}{extension_of(url)}"
-        return f"{self.directory(race_id, race_event_days_id, album_id)}{os.sep}{name}"
+    def path_of(self, key: str) -> str:
+        """The path of ``key`` under ``dest``, refused if it were not strictly inside."""
+        path = os.path.normpath(os.path.join(self.root, *key.split("/")))
+        # Belt and braces: photo_key's parts cannot escape, and this proves it for each key.
+        if os.path.commonpath([self.root, path]) != self.root or path == self.root:
+            raise ValueError(f"refusing a path outside the destination: {path}")
+        return path
 
 
 def temp_path(final: Path, token: str) -> Path:

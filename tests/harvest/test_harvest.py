@@ -238,11 +238,17 @@ async def test_cancelling_surfaces_the_cancellation_not_a_commit_error(
     monkeypatch.setattr(_sync, "fsync_dirs", fsync_dirs)
     fake = runsignup_fake
     fake.faults.add(Fault.slow(0.01), endpoint="images")
+    downloaded: list[HarvestEvent] = []
+
+    def progress(event: HarvestEvent) -> None:
+        if event.kind == "photo_downloaded":
+            downloaded.append(event)
+
     async with fast_client(fake) as client:
-        task = asyncio.ensure_future(harvest(client, fake.race_days(), tmp_path))
+        task = asyncio.ensure_future(harvest(client, fake.race_days(), tmp_path, progress=progress))
         for _ in range(500):
             await asyncio.sleep(0.01)
-            if fake.image_request_count >= 5:
+            if len(downloaded) >= 5:  # downloaded, not yet recorded (no commit runs)
                 break
         failing = True
         task.cancel()

@@ -11,6 +11,7 @@ from runsignup_async.harvester.layout import (
     album_component,
     extension_of,
     is_temp_name,
+    photo_key,
     temp_path,
 )
 
@@ -21,7 +22,7 @@ def _path(dest: Path, **overrides: object) -> Path:
         "size": "original", "url": "https://s3.example/a/b.jpg",
     }  # fmt: skip
     args.update(overrides)
-    return Path(Layout(dest).path(**args))  # type: ignore[arg-type]
+    return Path(Layout(dest).path_of(photo_key(**args)))  # type: ignore[arg-type]
 
 
 def test_layout_is_race_day_album_photo_size(tmp_path: Path) -> None:
@@ -87,15 +88,17 @@ def test_temp_names_are_hidden_siblings_recognised_later(tmp_path: Path) -> None
     assert not is_temp_name("manifest.sqlite3")
 
 
-def test_layout_checks_every_id_even_for_a_directory_it_has_built(tmp_path: Path) -> None:
-    layout = Layout(tmp_path)
-    first = layout.directory(1, 2, 1)
-    assert first == str(tmp_path / "1" / "2" / "1")
-    assert layout.directory(1, 2, 1) is first  # built once
-    # Equal to the cached key, but not the same id: never served from the cache.
-    assert layout.directory(1, 2, True) == str(tmp_path / "1" / "2" / "True")
-    with pytest.raises(ValueError, match="race_id must be"):
-        layout.directory(True, 2, 1)
-    with pytest.raises(ValueError, match="photo_id must be"):
-        layout.path(race_id=1, race_event_days_id=2, album_id=1, photo_id=-4, size="large",
+def test_keys_check_every_id_and_paths_never_leave_the_destination(tmp_path: Path) -> None:
+    key = photo_key(race_id=1, race_event_days_id=2, album_id=True, photo_id=4, size="large",
                     url="https://h/x.jpg")  # fmt: skip
+    assert key == "1/2/True/4-large.jpg"  # a bool album id is a name, never the int 1
+    with pytest.raises(ValueError, match="race_id must be"):
+        photo_key(race_id=True, race_event_days_id=2, album_id=1, photo_id=4, size="large",
+                  url="https://h/x.jpg")  # fmt: skip
+    with pytest.raises(ValueError, match="photo_id must be"):
+        photo_key(race_id=1, race_event_days_id=2, album_id=1, photo_id=-4, size="large",
+                  url="https://h/x.jpg")  # fmt: skip
+    layout = Layout(tmp_path / "dest")
+    for bad in ("../x.jpg", "1/../../x.jpg", ".", "1/.."):
+        with pytest.raises(ValueError, match="outside the destination"):
+            layout.path_of(bad)

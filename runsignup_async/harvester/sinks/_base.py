@@ -1,0 +1,150 @@
+"""The one interface every harvest destination implements, and what flows through it.
+
+The harvest (``run``) decides what to fetch and streams each image from the image host;
+a sink decides how a whole image is kept and how the record of what is kept survives a
+crash. Two implement it: ``DirectorySink`` (a local directory with its SQLite manifest)
+and ``S3Sink`` (a bucket, through obstore, with one manifest object per race day).
+
+What every sink promises:
+
+- ``save`` keeps an image only whole: under its final name once every byte arrived and
+  matched Content-Length, never partly. A cancelled or failed save leaves nothing that a
+  later run takes for done.
+- ``stored`` answers from the sink's own record and state, without an image request, and
+  only for what is whole and current (same size, same image).
+- ``race_day_done`` is told once per race day whose listing and downloads ended; the
+  sink moves the ``--since-last`` mark only when ``whole`` is true.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ..._redact import redact_url
+from ...errors import DownloadError
+
+if TYPE_CHECKING:
+    from ...models import Photo
+
+__all__ = ["Body", "FileRef", "Sink"]
+
+
+@attrs.frozen
+class FileRef:
+    """One size of one photo: where it lands (``key``, '/'-separated) and where it is from."""
+
+    race_id: int
+    race_event_days_id: int
+    photo_id: int
+    size: str
+    key: str
+    url: str
+
+
+class Body:
+    """An image's bytes as they arrive, counted and hashed; ends in ``DownloadError`` when
+    their count does not match the Content-Length the image host announced."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], expected: int | None, url: str) -> None:
+        self._chunks = chunks
+        self.expected = expected
+        self._url = url
+        self.nbytes = 0
+        self._digest = hashlib.sha256()  # hashlib releases the GIL on large buffers
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._read()
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        expected = self.expected
+        async for chunk in self._chunks:
+            self.nbytes += len(chunk)
+            if expected is not None and self.nbytes > expected:
+                break
+            self._digest.update(chunk)
+            yield chunk
+        if expected is not None and self.nbytes != expected:
+            raise DownloadError(
+                f"image arrived with {self.nbytes} bytes, Content-Length said {expected}",
+                method="GET",
+                url=redact_url(self._url),
+            )
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
+class Sink(abc.ABC):
+    """Where a harvest keeps images and its record of them. Use as ``async with sink:``;
+    entering checks the destination (one-line error before any image is fetched)."""
+
+    #: The destination as the user wrote it, for messages.
+    location: str
+
+    async def __aenter__(self) -> Sink:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close(interrupted=exc is not None)
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Take the destination (lock, access check, manifest)."""
+
+    @abc.abstractmethod
+    async def close(self, *, interrupted: bool) -> None:
+        """Make durable and record what was saved, even when the run was interrupted."""
+
+    async def run(self) -> None:
+        """Background work for the length of the harvest, until cancelled (none by default).
+
+        A failure ends the harvest with it."""
+        return
+
+    @abc.abstractmethod
+    async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
+        """The newest upload of the race day when it last completed whole, for --since-last."""
+
+    @abc.abstractmethod
+    async def stored(self, photo: Photo, files: Sequence[FileRef]) -> set[str]:
+        """The sizes among ``files`` already stored whole and current: not fetched again."""
+
+    @abc.abstractmethod
+    def record_photo(self, race_id: int, photo: Photo) -> None:
+        """A listed photo's metadata (its bibs feed the bib index)."""
+
+    def record_missing(self, race_id: int, photo: Photo, size: str) -> None:
+        """A size the photo does not offer (recorded, not a failure)."""
+        return
+
+    def finished(self, *, ok: bool) -> None:
+        """The harvest ran to its end; ``ok``: without any failure."""
+        return
+
+    @abc.abstractmethod
+    def record_failure(self, ref: FileRef, reason: str) -> None:
+        """One size of one photo could not be saved in this run."""
+
+    @abc.abstractmethod
+    async def save(self, ref: FileRef, body: Body) -> None:
+        """Stream ``body`` to ``ref.key``: kept whole or not at all (see the module doc)."""
+
+    @abc.abstractmethod
+    async def race_day_done(
+        self, race_id: int, race_event_days_id: int, newest: datetime | None, *, whole: bool
+    ) -> None:
+        """Every photo of the race day was listed and every download of it has ended."""

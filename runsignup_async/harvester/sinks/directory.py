@@ -1,0 +1,263 @@
+"""The local directory sink: images as files under ``dest``, the record in SQLite beside them.
+
+Each image streams into a hidden temporary sibling of its final path
+(``layout.temp_sibling``), ``FLUSH_BYTES`` at a time through ``asyncio.to_thread`` so
+memory stays bounded and the event loop never waits on the disk. Then the durability rule
+of ``_sync`` applies: either the file is fsynced and renamed in that same thread call, or
+(where syncfs can be trusted) it is closed as it is and handed to the ``Committer``, which
+flushes a batch with one syncfs before renaming it. Either way a file is recorded done only
+after its rename is on disk, and a cancelled or failed save removes its temporary file: a
+file under a final name is always whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from .._commit import Committer
+from .._lock import DestinationLock
+from .._sync import FileSystems, file_systems
+from ..layout import MANIFEST_NAME, Layout, is_temp_name, temp_sibling
+from ..manifest import Manifest
+from ._base import Body, FileRef, Sink
+
+if TYPE_CHECKING:
+    from ...models import Photo
+
+__all__ = ["FLUSH_BYTES", "DirectorySink", "remove_stale_temps"]
+
+logger = logging.getLogger("runsignup_async.harvest")
+
+_BINARY: Final = getattr(os, "O_BINARY", 0)
+_CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
+# Bytes gathered in memory before a thread writes them: one call for a typical image,
+# a bounded buffer per download for a huge one.
+FLUSH_BYTES: Final = 1024 * 1024
+# Temporary file names: unique within the process by the counter, and from a random
+# start so that a killed run's leftovers are unlikely to be met (O_EXCL refuses them).
+_TOKEN_MASK: Final = (1 << 48) - 1
+_TOKENS: Final = itertools.count(secrets.randbits(48))
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete temporary files a killed run left in ``directory``; returns how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+class _TempFile:
+    """The temporary sibling of one final path. Its methods run in a worker thread, one
+    at a time (the caller awaits each before the next)."""
+
+    def __init__(self, final: str) -> None:
+        self.final = final
+        self.tmp = temp_sibling(final, f"{next(_TOKENS) & _TOKEN_MASK:012x}")
+        self.fd: int | None = None
+
+    def write(self, chunks: list[bytes]) -> None:
+        if self.fd is None:
+            self.fd = os.open(self.tmp, _CREATE, 0o644)
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self.fd, view) :]
+
+    def finish(self, chunks: list[bytes], durable: bool) -> None:
+        """Write the rest and close; if ``durable``, fsync first and rename into place."""
+        self.write(chunks)
+        fd, self.fd = self.fd, None
+        assert fd is not None
+        try:
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if durable:
+            os.replace(self.tmp, self.final)
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+async def _in_thread(work: asyncio.Future[None]) -> None:
+    # Shielded: a cancel must not detach the caller from a thread still writing, or its
+    # cleanup would race that thread (and, once it renames, delete the final file).
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([work])
+        raise
+
+
+class DirectorySink(Sink):
+    """Images under a local directory; the SQLite manifest ``MANIFEST_NAME`` beside them."""
+
+    def __init__(self, dest: str | os.PathLike[str]) -> None:
+        self.location = os.fspath(dest)
+        # Absolute: the lock and the manifest do not depend on the working directory.
+        self.layout = Layout(dest)
+        self.root = self.layout.root
+        self._stack = ExitStack()
+        self._prepared: set[str] = set()
+        self._parents: set[str] = set()
+        self._days_with_rows: dict[tuple[int, int], bool] = {}
+        self._marks: list[tuple[int, int, datetime | None]] = []
+        self._outcome = "ok"
+        self._run_id = 0
+
+    async def open(self) -> None:
+        os.makedirs(self.root, exist_ok=True)
+        stack = self._stack
+        try:
+            stack.enter_context(DestinationLock(Path(self.root)))
+            self.manifest = stack.enter_context(Manifest.open(Path(self.root) / MANIFEST_NAME))
+            self.file_systems: FileSystems | None = stack.enter_context(file_systems())
+        except BaseException:
+            stack.close()
+            raise
+        self.committer = Committer(self.manifest, self.file_systems)
+        self._run_id = self.manifest.start_run()
+
+    def finished(self, *, ok: bool) -> None:
+        self._outcome = "ok" if ok else "failures"
+
+    async def close(self, *, interrupted: bool) -> None:
+        with self._stack:
+            try:
+                # What was downloaded, even in an interrupted run, is made durable and
+                # recorded; a race day's mark moves only after its files are recorded.
+                self.committer.commit_now()
+                for mark in self._marks:
+                    self.manifest.mark_race_day_done(*mark)
+            except Exception:
+                self.manifest.finish_run(self._run_id, "interrupted")
+                if interrupted:
+                    # The error in flight (a cancellation, Ctrl-C, a failed task) is what
+                    # the caller gets, never a commit error raised over it; the files it
+                    # held are not recorded, so the next run fetches them again.
+                    logger.exception("harvest stopped; recording its last downloads failed too")
+                    return
+                raise
+            self.manifest.finish_run(self._run_id, "interrupted" if interrupted else self._outcome)
+
+    async def run(self) -> None:
+        await self.committer.run()
+
+    async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
+        return self.manifest.high_water(race_id, race_event_days_id)
+
+    async def stored(self, photo: Photo, files: Sequence[FileRef]) -> set[str]:
+        if not files:
+            return set()
+        key = (files[0].race_id, photo.race_event_days_id)
+        if (has_rows := self._days_with_rows.get(key)) is None:
+            # A race day never harvested before has no file rows: skip a query per photo.
+            has_rows = self._days_with_rows[key] = self.manifest.has_files(*key)
+        if not has_rows:
+            return set()
+        known = self.manifest.files_of(*key, photo.photo_id)
+        done = set()
+        for ref in files:
+            record = known.get(ref.size)
+            if (
+                record is not None
+                and record.status == "done"
+                and record.path == ref.key
+                and _intact(self.layout.path_of(ref.key), record.bytes)
+            ):
+                done.add(ref.size)  # done and still on disk: no request at all
+        return done
+
+    def record_photo(self, race_id: int, photo: Photo) -> None:
+        self.manifest.queue_photo(race_id, photo)
+
+    def record_missing(self, race_id: int, photo: Photo, size: str) -> None:
+        self.manifest.queue_file(race_id, photo.race_event_days_id, photo.photo_id, size,
+                                 status="missing")  # fmt: skip
+
+    def record_failure(self, ref: FileRef, reason: str) -> None:
+        self.manifest.queue_file(ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size,
+                                 status="failed", error=reason)  # fmt: skip
+
+    async def race_day_done(
+        self, race_id: int, race_event_days_id: int, newest: datetime | None, *, whole: bool
+    ) -> None:
+        if whole:
+            self._marks.append((race_id, race_event_days_id, newest))
+
+    def _prepare(self, directory: str) -> None:
+        # First write into a directory this run: make it, and clear a killed run's temps
+        # (the destination lock guarantees no other run is writing there).
+        if directory in self._prepared:
+            return
+        self._prepared.add(directory)
+        os.makedirs(directory, exist_ok=True)
+        remove_stale_temps(Path(directory))
+        if self.file_systems is not None:
+            self.file_systems.watch(directory)
+        # Its entry (and any parent made with it) is made durable with the next batch.
+        parent = os.path.dirname(directory)
+        while parent.startswith(self.root) and parent not in self._parents:
+            self._parents.add(parent)
+            self.committer.created(parent)
+            parent = os.path.dirname(parent)
+
+    async def save(self, ref: FileRef, body: Body) -> None:
+        path = self.layout.path_of(ref.key)
+        directory = os.path.dirname(path)
+        self._prepare(directory)
+        durable = self.file_systems is None
+        temp = _TempFile(path)
+        pending: list[bytes] = []
+        buffered = 0
+        try:
+            async for chunk in body:
+                pending.append(chunk)
+                buffered += len(chunk)
+                if buffered >= FLUSH_BYTES:
+                    await _in_thread(asyncio.ensure_future(asyncio.to_thread(temp.write, pending)))
+                    pending, buffered = [], 0
+            await _in_thread(
+                asyncio.ensure_future(asyncio.to_thread(temp.finish, pending, durable))
+            )
+        except BaseException:
+            # Safe even after a rename: the temp name is gone then, and its fd closed.
+            temp.discard()
+            raise
+        row = (ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size, ref.key,
+               body.nbytes, body.sha256)  # fmt: skip
+        if durable:
+            self.committer.renamed(directory, row)
+        else:
+            await self.committer.staged(temp.tmp, path, row)
+
+
+def _intact(path: str, nbytes: int | None) -> bool:
+    try:
+        return nbytes is not None and os.stat(path).st_size == nbytes
+    except OSError:
+        return False

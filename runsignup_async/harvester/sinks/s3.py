@@ -1,0 +1,260 @@
+"""The object-store sink: images as objects in an S3 (or S3-compatible) bucket, via obstore.
+
+``s3://BUCKET/PREFIX``; credentials, region and endpoint from the standard AWS settings
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``,
+``AWS_ENDPOINT_URL``), the endpoint overridable by ``endpoint``; an ``http://`` endpoint
+(a local S3-compatible server) needs nothing else.
+
+An object exists only whole (S3's semantics): an image up to ``SINGLE_PUT_BYTES`` with a
+Content-Length is gathered and sent as one PUT; a larger one streams as a multipart upload
+of ``PART_BYTES`` parts, ``PARTS_IN_FLIGHT`` at a time, at most ``STREAMING_UPLOADS`` such
+uploads at once (what bounds memory with huge images), and a failed or cancelled one is
+aborted. Images go in overwrite mode to their deterministic keys, so a second put of the
+same photo is harmless; the conditional modes (which send one PUT holding the whole
+body) are kept for the small manifest objects (``bucket_manifest``).
+
+Resuming: the first time a run meets a race day it reads the day's manifest object and
+lists the day's keys with their sizes (one request per 1,000 objects). An object listed
+at the size the manifest recorded, from the same image, is done; an object the manifest
+does not know yet (a run killed before the day ended) is whole by S3's semantics and is
+kept as done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ...errors import RunSignupError, ValidationError
+from . import bucket_manifest as bm
+from ._base import Body, FileRef, Sink
+
+if TYPE_CHECKING:
+    from obstore.store import S3Store
+
+    from ...models import Photo
+
+__all__ = ["S3Sink", "StoreError", "make_store", "parse_s3_url"]
+
+SINGLE_PUT_BYTES: Final = 5 * 1024 * 1024
+PART_BYTES: Final = 5 * 1024 * 1024  # S3's smallest part
+PARTS_IN_FLIGHT: Final = 2
+STREAMING_UPLOADS: Final = 2
+# The store's own retries of a failed request (throttling, 5xx, dropped connections).
+STORE_RETRIES: Final = 3
+STORE_RETRY_TIMEOUT: Final = timedelta(seconds=60)
+CONNECT_TIMEOUT: Final = "5s"
+EXTRA_HINT: Final = "s3:// destinations need the s3 extra: pip install 'runsignup-async[s3]'"
+# S3's bucket naming rules (the strict ones: lowercase, digits, dots, hyphens).
+_BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+class StoreError(RunSignupError):
+    """The object store refused a request or could not be reached."""
+
+
+def parse_s3_url(url: str, field: str = "dest") -> tuple[str, str]:
+    """``s3://BUCKET/PREFIX`` -> (bucket, prefix without slashes at its ends)."""
+    rest = url[len("s3://") :] if url.startswith("s3://") else None
+    if rest is None:
+        raise ValidationError(field, f"expected s3://BUCKET/PREFIX, got {url!r}")
+    bucket, _, prefix = rest.partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ValidationError(field, f"{bucket!r} is not an S3 bucket name (s3://BUCKET/PREFIX)")
+    parts = prefix.strip("/").split("/") if prefix.strip("/") else []
+    if any(part in ("", ".", "..") or "\\" in part for part in parts):
+        raise ValidationError(
+            field, f"the prefix {prefix!r} has an empty, '.' or '..' part; name it plainly"
+        )
+    return bucket, "/".join(parts)
+
+
+def endpoint_of(endpoint: str | None) -> str | None:
+    return endpoint or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def make_store(url: str, *, endpoint: str | None = None, field: str = "dest") -> S3Store:
+    """An obstore ``S3Store`` for ``s3://BUCKET/PREFIX`` (checked first)."""
+    bucket, prefix = parse_s3_url(url, field)
+    try:
+        from obstore.store import S3Store
+    except ImportError:
+        raise ValidationError(field, EXTRA_HINT) from None
+    endpoint = endpoint_of(endpoint)
+    config: dict[str, Any] = {}
+    if endpoint:
+        config["endpoint"] = endpoint
+    return S3Store(
+        bucket,
+        prefix=prefix or None,
+        config=config,  # type: ignore[arg-type]
+        client_options={
+            "allow_http": bool(endpoint and endpoint.startswith("http://")),
+            "connect_timeout": CONNECT_TIMEOUT,
+        },
+        retry_config={
+            "max_retries": STORE_RETRIES,
+            "retry_timeout": STORE_RETRY_TIMEOUT,
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=100),
+                "max_backoff": timedelta(seconds=5),
+                "base": 2,
+            },
+        },
+    )
+
+
+_S3_ERROR: Final = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>")
+
+
+def describe_store_error(exc: BaseException) -> str:
+    """One line from obstore's multi-line errors: S3's code and message when it sent one."""
+    text = str(exc)
+    found = _S3_ERROR.search(text)
+    if found:
+        return f"{found[1]}: {found[2]}"
+    first = text.split("\n\n", 1)[0]
+    first = re.sub(r"^Generic S3 error: ", "", " ".join(first.split()))
+    return first or type(exc).__name__
+
+
+def _store_error(location: str, exc: BaseException) -> StoreError:
+    return StoreError(f"{location}: {describe_store_error(exc)}")
+
+
+async def check_store(store: S3Store, location: str) -> None:
+    """One listing request: the bucket exists, the credentials work, the endpoint answers."""
+    import obstore
+
+    try:
+        await obstore.list_with_delimiter_async(store, None)
+    except Exception as exc:  # obstore raises its own and builtin types alike
+        raise _store_error(location, exc) from None
+
+
+@attrs.define
+class _Day:
+    """What a run knows about one race day of the bucket."""
+
+    manifest: bm.DayManifest | None = None  # as read from the bucket; None: not yet
+    sizes: dict[str, int] | None = None  # key -> size of the objects listed
+    photos: dict[str, dict[str, Any]] = attrs.Factory(dict)  # this run's entries
+
+
+class S3Sink(Sink):
+    def __init__(self, url: str, *, endpoint: str | None = None) -> None:
+        self.location = url
+        self.store = make_store(url, endpoint=endpoint)
+        self._days: dict[tuple[int, int], _Day] = {}
+        self._streams = asyncio.Semaphore(STREAMING_UPLOADS)
+
+    async def open(self) -> None:
+        await check_store(self.store, self.location)
+
+    async def close(self, *, interrupted: bool) -> None:
+        # Every image put is whole once it returns; a race day's manifest is written when
+        # the day ends. A day cut short keeps its objects: the next run lists them.
+        self._days.clear()
+
+    async def _day(self, race_id: int, day_id: int) -> tuple[_Day, bm.DayManifest]:
+        day = self._days.setdefault((race_id, day_id), _Day())
+        if day.manifest is None:
+            try:
+                day.manifest = await bm.read(self.store, race_id, day_id)
+            except Exception as exc:
+                raise _store_error(self.location, exc) from None
+        return day, day.manifest
+
+    async def _listing(self, day: _Day, race_id: int, day_id: int) -> dict[str, int]:
+        import obstore
+
+        if day.sizes is None:
+            sizes: dict[str, int] = {}
+            try:
+                async for batch in obstore.list(
+                    self.store, f"{race_id}/{day_id}/", chunk_size=1000
+                ):
+                    sizes.update((meta["path"], meta["size"]) for meta in batch)
+            except Exception as exc:
+                raise _store_error(self.location, exc) from None
+            day.sizes = sizes
+        return day.sizes
+
+    async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
+        ts = (await self._day(race_id, race_event_days_id))[1].high_water_ts
+        return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+    async def stored(self, photo: Photo, files: Sequence[FileRef]) -> set[str]:
+        if not files:
+            return set()
+        race_id, day_id = files[0].race_id, files[0].race_event_days_id
+        day, manifest = await self._day(race_id, day_id)
+        sizes = await self._listing(day, race_id, day_id)
+        done = set()
+        for ref in files:
+            size = sizes.get(ref.key)
+            if size is None:
+                continue
+            record = manifest.file(ref.photo_id, ref.size)
+            if record is None:
+                record = {"key": ref.key, "bytes": size, "sha256": None,
+                          "source": bm.source_of(ref.url)}  # fmt: skip
+            elif (record["key"], record["bytes"], record["source"]) != (
+                ref.key,
+                size,
+                bm.source_of(ref.url),
+            ):
+                continue  # another image, or not the size recorded: fetched again
+            self._entry(day, ref.photo_id)["files"][ref.size] = record
+            done.add(ref.size)
+        return done
+
+    def _entry(self, day: _Day, photo_id: int) -> dict[str, Any]:
+        return day.photos[str(photo_id)]
+
+    def record_photo(self, race_id: int, photo: Photo) -> None:
+        day = self._days.setdefault((race_id, photo.race_event_days_id), _Day())
+        day.photos[str(photo.photo_id)] = bm.photo_entry(photo)
+
+    def record_failure(self, ref: FileRef, reason: str) -> None:
+        pass  # the bucket keeps what is stored; failures are in the run's summary
+
+    async def save(self, ref: FileRef, body: Body) -> None:
+        import obstore
+
+        try:
+            if body.expected is not None and body.expected <= SINGLE_PUT_BYTES:
+                data = b"".join([chunk async for chunk in body])
+                await obstore.put_async(self.store, ref.key, data, use_multipart=False)
+            else:
+                async with self._streams:
+                    await obstore.put_async(self.store, ref.key, body, chunk_size=PART_BYTES,
+                                            max_concurrency=PARTS_IN_FLIGHT)  # fmt: skip
+        except RunSignupError:
+            raise  # the image host's error (raised through the body), not the store's
+        except Exception as exc:
+            raise _store_error(self.location, exc) from None
+        day = self._days[(ref.race_id, ref.race_event_days_id)]
+        self._entry(day, ref.photo_id)["files"][ref.size] = {
+            "key": ref.key, "bytes": body.nbytes, "sha256": body.sha256,
+            "source": bm.source_of(ref.url),
+        }  # fmt: skip
+
+    async def race_day_done(
+        self, race_id: int, race_event_days_id: int, newest: datetime | None, *, whole: bool
+    ) -> None:
+        if (race_id, race_event_days_id) not in self._days:
+            return  # a race day without a photo: nothing to record
+        day, manifest = await self._day(race_id, race_event_days_id)
+        del self._days[(race_id, race_event_days_id)]
+        mark = int(newest.timestamp()) if whole and newest is not None else None
+        try:
+            await bm.write(self.store, manifest, day.photos, mark)
+        except Exception as exc:
+            raise _store_error(self.location, exc) from None
