@@ -1,7 +1,5 @@
 """``python -m runsignup_async.cli``: the same as the ``runsignup-async`` command."""
 
-import sys
+from . import console
 
-from . import main
-
-sys.exit(main())
+console()

@@ -14,8 +14,9 @@ from .. import Client, RateLimit
 from .._endpoint_table import ENDPOINTS
 from .._pagination import RaceDay
 from ..errors import ValidationError
-from ..harvester import MANIFEST_NAME, SIZES, BibHit, Manifest, harvest
+from ..harvester import MANIFEST_NAME, SIZES, BibHit, Manifest, bucket_bib_hits, harvest
 from ..harvester.layout import check_sizes
+from ..harvester.sinks import is_s3
 from ._credentials import resolve_auth
 from ._endpoints import add_common
 from ._output import CliError
@@ -155,6 +156,7 @@ async def _harvest(args: argparse.Namespace, client: Client, races: list[RaceDay
                     concurrency=args.concurrency,
                     progress=progress,
                     since_last=args.since_last,
+                    s3_endpoint=args.s3_endpoint,
                 )
     print(render_summary(summary, args.dest), flush=True)
     return 0 if summary.ok else 1
@@ -169,6 +171,11 @@ def _open_manifest(dest: str) -> Manifest:
         ) from None
 
 
+def _location(dest: str, key: str) -> str:
+    """Where a file of the index is: a path under a directory, a URL under a bucket."""
+    return f"{dest.rstrip('/')}/{key}" if is_s3(dest) else str(Path(dest) / key)
+
+
 def _hit_json(hit: BibHit, dest: str) -> dict[str, Any]:
     return {
         "bib": hit.bib,
@@ -178,13 +185,16 @@ def _hit_json(hit: BibHit, dest: str) -> dict[str, Any]:
         "album_id": hit.album_id,
         "uploaded_ts": hit.uploaded_ts,
         "uploaded_filename": hit.uploaded_filename,
-        "files": {size: str(Path(dest) / rel) for size, rel in sorted(hit.files.items())},
+        "files": {size: _location(dest, rel) for size, rel in sorted(hit.files.items())},
     }
 
 
 async def photos_by_bib(args: argparse.Namespace) -> int:
-    with _open_manifest(args.dest) as manifest:
-        hits = manifest.photos_by_bib(args.bib)
+    if is_s3(args.dest):
+        hits = await bucket_bib_hits(args.dest, args.bib, s3_endpoint=args.s3_endpoint)
+    else:
+        with _open_manifest(args.dest) as manifest:
+            hits = manifest.photos_by_bib(args.bib)
     for hit in hits:
         print(json.dumps(_hit_json(hit, args.dest)))
     if not hits:
@@ -213,14 +223,29 @@ def _export(hits: Iterator[BibHit], dest: str, fmt: str, out: Any) -> int:
 
 
 async def bib_index(args: argparse.Namespace) -> int:
+    if is_s3(args.dest):
+        hits = await bucket_bib_hits(args.dest, s3_endpoint=args.s3_endpoint)
+        return _write_index(args, iter(hits))
     with _open_manifest(args.dest) as manifest:
-        if args.output and args.output != "-":
-            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
-                count = _export(manifest.bib_index(), args.dest, args.format, out)
-            print(f"wrote {count} bib entries to {args.output}", file=sys.stderr)
-        else:
-            _export(manifest.bib_index(), args.dest, args.format, sys.stdout)
+        return _write_index(args, manifest.bib_index())  # streamed while the file is open
+
+
+def _write_index(args: argparse.Namespace, hits: Iterator[BibHit]) -> int:
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            count = _export(hits, args.dest, args.format, out)
+        print(f"wrote {count} bib entries to {args.output}", file=sys.stderr)
+    else:
+        _export(hits, args.dest, args.format, sys.stdout)
     return 0
+
+
+def _add_s3_endpoint(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help="S3-compatible endpoint for s3:// locations (default: AWS_ENDPOINT_URL, else AWS)",
+    )
 
 
 def add_harvest_commands(commands: Any) -> None:
@@ -237,7 +262,7 @@ def add_harvest_commands(commands: Any) -> None:
         metavar="RACE_ID[:DAY_ID]",
         help="a race day, or a race id alone for all its race days (repeatable)",
     )
-    p.add_argument("--dest", required=True, metavar="DIR")
+    p.add_argument("--dest", required=True, metavar="DIR|s3://BUCKET/PREFIX")
     p.add_argument(
         "--sizes", type=_sizes, default=("original",), metavar="original,large,thumbnail"
     )
@@ -247,16 +272,19 @@ def add_harvest_commands(commands: Any) -> None:
     p.add_argument("--since-last", action="store_true", help="only photos new since the last run")
     p.add_argument("--fake", action="store_true", help="harvest from an embedded fake server")
     p.add_argument("--quiet", action="store_true", help="no progress display, summary only")
+    _add_s3_endpoint(p)
     add_common(p)
     p.set_defaults(run=run_harvest)
 
     p = commands.add_parser("photos-by-bib", help="which harvested photos show a bib (JSON lines)")
-    p.add_argument("dest", metavar="DIR")
+    p.add_argument("dest", metavar="DIR|s3://BUCKET/PREFIX")
     p.add_argument("--bib", type=int, required=True)
+    _add_s3_endpoint(p)
     p.set_defaults(run=photos_by_bib)
 
     p = commands.add_parser("bib-index", help="export the bib index of a harvest (CSV or JSON)")
-    p.add_argument("dest", metavar="DIR")
+    p.add_argument("dest", metavar="DIR|s3://BUCKET/PREFIX")
+    _add_s3_endpoint(p)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", "-o", metavar="FILE", help="default: stdout")
     p.set_defaults(run=bib_index)

@@ -9,6 +9,7 @@ from .layout import MANIFEST_NAME, SIZES
 from .manifest import BibHit, Manifest
 from .run import Failure, HarvestEvent, HarvestStats, HarvestSummary, harvest
 from .sinks import StoreError
+from .sinks.s3 import bucket_bib_hits
 
 __all__ = [
     "MANIFEST_NAME",
@@ -20,5 +21,6 @@ __all__ = [
     "HarvestSummary",
     "Manifest",
     "StoreError",
+    "bucket_bib_hits",
     "harvest",
 ]

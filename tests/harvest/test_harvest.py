@@ -8,14 +8,21 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-import attrs
 import pytest
 
 from runsignup_async import RaceDay
 from runsignup_async.harvester import MANIFEST_NAME, HarvestEvent, harvest
 from runsignup_async.testing import FakeRunSignup, Fault
 
-from .conftest import FINAL, all_paths, check_files, fast_client, image_files, temp_files
+from .conftest import (
+    FINAL,
+    all_paths,
+    check_files,
+    fast_client,
+    give_photos_bad_names,
+    image_files,
+    temp_files,
+)
 
 ALL = ("original", "large", "thumbnail")
 
@@ -96,14 +103,7 @@ async def test_uploaded_filename_is_never_a_path(
     runsignup_fake: FakeRunSignup, tmp_path: Path
 ) -> None:
     fake = runsignup_fake
-    day = fake.data.days[fake.race_days()[0]]
-    names = ["../../x.jpg", "/etc/passwd", "..\\..\\y.jpg", "a/../../z.jpg", "\x00.jpg", ""]
-    day.photos = [
-        attrs.evolve(p, uploaded_filename=n) for p, n in zip(day.photos, names, strict=True)
-    ]
-    for photo in day.photos:
-        fake.data.photo_index[photo.photo_id] = photo
-    day.reindex()
+    give_photos_bad_names(fake)
     dest = tmp_path / "a" / "dest"
     async with fast_client(fake) as client:
         summary = await harvest(client, fake.race_days(), dest)

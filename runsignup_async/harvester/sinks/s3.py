@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from obstore.store import S3Store
 
     from ...models import Photo
+    from ..manifest import BibHit
 
-__all__ = ["S3Sink", "StoreError", "make_store", "parse_s3_url"]
+__all__ = ["S3Sink", "StoreError", "bucket_bib_hits", "make_store", "parse_s3_url"]
 
 SINGLE_PUT_BYTES: Final = 5 * 1024 * 1024
 PART_BYTES: Final = 5 * 1024 * 1024  # S3's smallest part
@@ -111,6 +112,10 @@ def make_store(url: str, *, endpoint: str | None = None, field: str = "dest") ->
 
 
 _S3_ERROR: Final = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>")
+_HTTP_ERROR: Final = re.compile(
+    r"Error performing (?P<method>[A-Z]+) (?P<url>\S+) in [^-]*?"
+    r"(?:, after (?P<retries>\d+) retries[^-]*)?- (?:HTTP error: )?(?P<why>.*)"
+)
 
 
 def describe_store_error(exc: BaseException) -> str:
@@ -119,9 +124,12 @@ def describe_store_error(exc: BaseException) -> str:
     found = _S3_ERROR.search(text)
     if found:
         return f"{found[1]}: {found[2]}"
-    first = text.split("\n\n", 1)[0]
-    first = re.sub(r"^Generic S3 error: ", "", " ".join(first.split()))
-    return first or type(exc).__name__
+    first = " ".join(text.split("\n\n", 1)[0].split())
+    found = _HTTP_ERROR.search(first)
+    if found:
+        retries = f" after {found['retries']} retries" if found["retries"] else ""
+        return f"{found['method']} {found['url']} failed{retries}: {found['why']}"
+    return re.sub(r"^Generic S3 error: ", "", first) or type(exc).__name__
 
 
 def _store_error(location: str, exc: BaseException) -> StoreError:
@@ -258,3 +266,16 @@ class S3Sink(Sink):
             await bm.write(self.store, manifest, day.photos, mark)
         except Exception as exc:
             raise _store_error(self.location, exc) from None
+
+
+async def bucket_bib_hits(
+    url: str, bib: int | None = None, *, s3_endpoint: str | None = None
+) -> list[BibHit]:
+    """The photos of a bucket harvest showing ``bib`` (all of them when None), by bib then
+    photo, from its manifest objects alone; ``BibHit.files`` are keys under the prefix."""
+    store = make_store(url, endpoint=s3_endpoint, field="location")
+    await check_store(store, url)
+    try:
+        return await bm.bib_hits(store, bib)
+    except Exception as exc:
+        raise _store_error(url, exc) from None

@@ -1,0 +1,186 @@
+"""``harvest(dest="s3://...")`` from the fake RunSignup into moto's S3 server, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+
+from runsignup_async.harvester import HarvestEvent, harvest
+from runsignup_async.harvester.sinks import bucket_manifest
+from runsignup_async.testing import FakeRunSignup, Fault
+
+from .conftest import AWS_SECRET, api_secrets, check_objects, fast_client, give_photos_bad_names
+from .s3server import MotoS3
+
+ALL = ("original", "large", "thumbnail")
+KEY = r"^photos/\d+/\d+/[A-Za-z0-9_-]+/\d+-(original|large|thumbnail)\.jpg$"
+
+
+@pytest.mark.runsignup_fake(seed=7, races=3, photos_per_race_day=20)
+async def test_byte_identical_objects_then_rerun_makes_no_image_request(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/photos"
+    events: list[HarvestEvent] = []
+    async with fast_client(fake) as client:
+        summary = await harvest(client, fake.race_days(), dest, sizes=ALL,
+                                progress=events.append, s3_endpoint=moto_s3.endpoint)  # fmt: skip
+        assert summary.ok and summary.photos_downloaded == 60 and summary.files_downloaded == 180
+        assert check_objects(fake, moto_s3, bucket, "photos", ALL) == 180
+        assert all(re.match(KEY, key) for key in moto_s3.image_keys(bucket, "photos"))
+        manifests = [k for k in moto_s3.keys(bucket, "photos/") if "/_manifests/" in k]
+        assert len(manifests) == 3  # one per race day, beside the images
+
+        before, requests = fake.image_request_count, len(moto_s3.recorder.seen)
+        again = await harvest(client, fake.race_days(), dest, sizes=ALL,
+                              s3_endpoint=moto_s3.endpoint)  # fmt: skip
+    assert fake.image_request_count == before  # zero image requests
+    assert again.ok and again.photos_skipped == 60 and again.files_downloaded == 0
+    rerun = moto_s3.recorder.seen[requests:]
+    assert not [s for s in rerun if s.method == "PUT" and "/_manifests/" not in s.path]
+    # Per race day: read its manifest, list its keys, write its manifest (plus one check).
+    assert len(rerun) <= 1 + 3 * 3
+    assert fake.credential_leaks == []
+    assert moto_s3.recorder.leaks(api_secrets(fake)) == []
+
+
+@pytest.mark.runsignup_fake(seed=8, races=1, photos_per_race_day=3,
+                            image_size={"original": 11_000_000})  # fmt: skip
+async def test_large_images_stream_as_multipart_and_a_short_one_leaves_no_object(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    fake.faults.add(Fault.truncated(), endpoint="images", times=3)  # every attempt of one
+    async with fast_client(fake, download_concurrency=1) as client:
+        first = await harvest(client, fake.race_days(), f"s3://{bucket}/photos",
+                              s3_endpoint=moto_s3.endpoint)  # fmt: skip
+        assert first.photos_failed == 1 and first.photos_downloaded == 2
+        assert len(moto_s3.image_keys(bucket, "photos")) == 2
+        assert moto_s3.uploads_in_progress(bucket) == 0  # the short one's upload aborted
+        parts = [s for s in moto_s3.recorder.seen if "partNumber=" in s.query]
+        assert len(parts) >= 3 * 2 and max(len(s.body) for s in parts) <= 5 * 1024 * 1024
+        fake.reset_stats()
+        second = await harvest(client, fake.race_days(), f"s3://{bucket}/photos",
+                               s3_endpoint=moto_s3.endpoint)  # fmt: skip
+    assert second.ok and second.photos_downloaded == 1 and fake.image_request_count == 1
+    check_objects(fake, moto_s3, bucket, "photos", ("original",))
+
+
+@pytest.mark.runsignup_fake(seed=6, races=2, photos_per_race_day=5)
+async def test_a_failing_image_is_retried_then_reported_and_the_others_complete(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    fake.faults.add(Fault.status(500), endpoint="images", times=1)  # retried within the run
+    fake.faults.add(Fault.status(404), endpoint="images", times=1)  # final for this run
+    dest = f"s3://{bucket}/photos"
+    async with fast_client(fake) as client:
+        first = await harvest(client, fake.race_days(), dest, since_last=True,
+                              s3_endpoint=moto_s3.endpoint)  # fmt: skip
+        assert not first.ok and first.photos_failed == 1 and first.photos_downloaded == 9
+        assert "HTTP 404" in str(first.failures[0])
+        assert len(moto_s3.image_keys(bucket, "photos")) == 9
+        fake.reset_stats()
+        second = await harvest(client, fake.race_days(), dest, since_last=True,
+                               s3_endpoint=moto_s3.endpoint)  # fmt: skip
+    # The failed race day kept no mark, so its photo is listed and fetched again.
+    assert second.ok and second.photos_downloaded == 1 and fake.image_request_count == 1
+    check_objects(fake, moto_s3, bucket, "photos", ("original",))
+
+
+@pytest.mark.runsignup_fake(seed=9, races=3, photos_per_race_day=12)
+async def test_since_last_on_a_bucket_downloads_only_new_photos(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/p"
+    async with fast_client(fake) as client:
+        first = await harvest(client, fake.race_days(), dest, since_last=True,
+                              s3_endpoint=moto_s3.endpoint)  # fmt: skip
+        assert first.ok and first.photos_downloaded == 36
+        race_id, day_id = fake.race_days()[1]
+        fake.add_photos(race_id, day_id, 4)
+        fake.reset_stats()
+        second = await harvest(client, fake.race_days(), dest, since_last=True,
+                               s3_endpoint=moto_s3.endpoint)  # fmt: skip
+    assert second.ok and second.photos_downloaded == 4 and fake.image_request_count == 4
+    assert second.photos_found < 36
+    check_objects(fake, moto_s3, bucket, "p", ("original",))
+    # The race day's manifest still holds every photo, old and new.
+    day = json.loads(moto_s3.get(bucket, f"p/{bucket_manifest.manifest_key(race_id, day_id)}"))
+    assert len(day["photos"]) == 16
+
+
+@pytest.mark.runsignup_fake(seed=3, races=2, photos_per_race_day=6)
+async def test_a_photo_whose_image_changed_is_fetched_again(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/photos"
+    async with fast_client(fake) as client:
+        await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+        # As if the photo's image had been somewhere else when it was stored.
+        race_id, day_id = fake.race_days()[0]
+        key = f"photos/{bucket_manifest.manifest_key(race_id, day_id)}"
+        doc = json.loads(moto_s3.get(bucket, key))
+        photo_id, entry = next(iter(doc["photos"].items()))
+        entry["files"]["original"]["source"] = "https://old.example/elsewhere.jpg"
+        moto_s3.put(bucket, key, json.dumps(doc).encode())
+        fake.reset_stats()
+        again = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+    assert again.ok and again.files_downloaded == 1 and fake.image_request_count == 1
+    assert json.loads(moto_s3.get(bucket, key))["photos"][photo_id]["files"]["original"][
+        "source"
+    ] == fake.image_url(int(photo_id), "original")
+
+
+@pytest.mark.runsignup_fake(seed=5, races=1, photos_per_race_day=6)
+async def test_uploaded_filename_is_never_a_key(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    give_photos_bad_names(fake)
+    async with fast_client(fake) as client:
+        summary = await harvest(client, fake.race_days(), f"s3://{bucket}/photos",
+                                s3_endpoint=moto_s3.endpoint)  # fmt: skip
+    assert summary.ok and summary.photos_downloaded == 6
+    keys = moto_s3.keys(bucket)
+    images = [k for k in keys if "/_manifests/" not in k]
+    assert len(images) == 6 and all(re.match(KEY, k) for k in images)
+
+
+@pytest.mark.runsignup_fake(seed=11, races=2, photos_per_race_day=30)
+async def test_cancellation_leaves_only_whole_objects_and_rerun_completes(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    fake = runsignup_fake
+    fake.faults.add(Fault.slow(0.02), endpoint="images")
+    dest = f"s3://{bucket}/photos"
+    async with fast_client(fake) as client:
+        task = asyncio.ensure_future(
+            harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+        )
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if len(moto_s3.image_keys(bucket, "photos")) >= 5:
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        partial = moto_s3.image_keys(bucket, "photos")
+        assert 0 < len(partial) < 60
+        for key in partial:
+            photo_id = int(re.findall(r"(\d+)-original\.jpg$", key)[0])
+            assert moto_s3.get(bucket, key) == fake.image_bytes(photo_id, "original"), key
+        fake.faults.clear()
+        fake.reset_stats()
+        summary = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+    # Whole objects a cut-short run left are kept: only the rest is fetched.
+    assert summary.ok and summary.photos_skipped == len(partial)
+    assert fake.image_request_count == 60 - len(partial)
+    check_objects(fake, moto_s3, bucket, "photos", ("original",))
+    assert AWS_SECRET not in str(fake.credential_leaks)
