@@ -72,7 +72,6 @@ class Committer:
         self._room = asyncio.Event()
         self._room.set()
         self._failure: BaseException | None = None
-        self._flushing = False
 
     def created(self, *directories: str) -> None:
         """Directories whose entries changed (made this run): fsynced with the next batch."""
@@ -102,12 +101,6 @@ class Committer:
     def pending(self) -> int:
         return len(self._rows)
 
-    def idle(self) -> bool:
-        """Whether no batch is being made durable now. While one is, creating a file on
-        the same disk can wait behind its syncfs (as every slow create on the benchmark
-        did: benchmarks/README.md), so small files are not written on the loop."""
-        return not self._flushing
-
     async def run(self) -> None:
         """Commit a batch whenever one is full or ``interval`` has passed; until cancelled."""
         while True:
@@ -117,7 +110,6 @@ class Committer:
             batch = self._take()
             if batch.dirs:
                 work = asyncio.ensure_future(asyncio.to_thread(self._make_durable, batch))
-                self._flushing = True
                 try:
                     await asyncio.shield(work)
                 except asyncio.CancelledError:
@@ -131,8 +123,6 @@ class Committer:
                     else:
                         self._failure = error
                     raise
-                finally:
-                    self._flushing = False
             self._record(batch.rows)
             self._room.set()
 

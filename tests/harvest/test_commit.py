@@ -27,7 +27,7 @@ from runsignup_async.harvester import _sync as sync_module
 from runsignup_async.harvester._sync import FileSystems
 from runsignup_async.harvester.layout import is_temp_name
 from runsignup_async.harvester.manifest import Manifest
-from runsignup_async.testing import FakeRunSignup
+from runsignup_async.testing import FakeRunSignup, Fault
 
 from .conftest import check_files, fast_client, image_files, temp_files
 
@@ -274,24 +274,32 @@ async def test_staged_downloads_wait_while_the_backlog_is_full(
         file_systems.close()
 
 
-async def test_idle_only_while_no_batch_is_being_made_durable(
-    tmp_path: Path, held_fsync: HeldFsync
+@pytest.mark.runsignup_fake(seed=11, races=1, photos_per_race_day=20)
+async def test_a_cancelled_harvest_raises_its_cancellation_even_when_the_disk_fails(
+    runsignup_fake: FakeRunSignup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The harvest writes small files on the event loop only while the committer is idle:
-    # a create can wait behind a batch's syncfs, and must not hold the loop then.
-    with Manifest.open(tmp_path / MANIFEST_NAME) as manifest:
-        committer = commit_module.Committer(manifest, batch=1, interval=60)
-        assert committer.idle()
-        committer.renamed(str(tmp_path / "a"), _row(3, "a/3.jpg"))
-        task = asyncio.ensure_future(committer.run())
-        await held_fsync.wait_started()
-        assert not committer.idle()
-        held_fsync.release.set()
+    # The last commit, made as the run unwinds, fails: the caller still sees the
+    # cancellation it asked for, not an OSError in its place.
+    fake = runsignup_fake
+    fake.faults.add(Fault.slow(0.05), endpoint="images")
+    disk_failed = threading.Event()
+    real = sync_module.fsync_dirs
+
+    def failing(directories: Iterable[str]) -> None:
+        if disk_failed.is_set():
+            raise OSError(errno.EIO, "directory fsync failed")
+        real(directories)
+
+    monkeypatch.setattr(sync_module, "fsync_dirs", failing)
+    async with fast_client(fake) as client:
+        task = asyncio.ensure_future(harvest(client, fake.race_days(), tmp_path))
         for _ in range(500):
-            if committer.pending == 0 and _done_rows(tmp_path) == ["a/3.jpg"]:
-                break
             await asyncio.sleep(0.01)
-        assert committer.idle() and _done_rows(tmp_path) == ["a/3.jpg"]
+            if temp_files(tmp_path):
+                break
+        disk_failed.set()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        assert committer.idle()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # What the failed commit held is not recorded: the next run fetches it again.
+    assert len(_done_rows(tmp_path)) < 20
