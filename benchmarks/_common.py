@@ -264,3 +264,71 @@ def rate_run(
     failed, wall, _ = timed(walk)
     stats = server.stats()
     return RateRun(wall, stats.requests, stats.throttled, failed)
+
+
+@attrs.frozen
+class Bucket:
+    """A bucket of the local S3 server: its s3:// URL and the endpoint to reach it."""
+
+    url: str
+    endpoint: str
+
+
+@contextmanager
+def moto_server(cpu: int | None, *, buckets: int = 1) -> Iterator[list[Bucket]]:
+    """moto's S3 server in a child process (on the server's CPU, beside the fake), with
+    ``buckets`` new buckets; sets the standard AWS variables of this process for it.
+
+    Its own process, not the benchmark's: its CPU and the objects it holds in memory
+    are the store's, never counted as the client's.
+    """
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def pin() -> None:
+        if cpu is not None and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {cpu})
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=pin,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("moto's S3 server did not start") from None
+                time.sleep(0.1)
+        made = []
+        for n in range(buckets):
+            name = f"bench-{n}"
+            request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+            made.append(Bucket(f"s3://{name}/photos", endpoint))
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1"
+        )
+        yield made
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def store_of(bucket: Bucket) -> Any:
+    """An obstore S3Store on ``bucket`` configured as the harvest configures its own."""
+    from runsignup_async.harvester.sinks.s3 import make_store
+
+    return make_store(bucket.url, endpoint=bucket.endpoint)

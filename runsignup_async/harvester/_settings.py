@@ -29,3 +29,6 @@ COMMIT_INTERVAL: Final = 0.25
 # Batches' worth of staged files (written, not yet on disk) before downloads wait for
 # the disk: bounds the temporary files a slow disk lets pile up.
 COMMIT_BACKLOG: Final = 4
+# Bytes of small images held in memory for the committer to write (see ``_commit``)
+# before downloads wait for it.
+COMMIT_HELD_BYTES: Final = 32 * 1024 * 1024

@@ -274,14 +274,14 @@ async def test_staged_downloads_wait_while_the_backlog_is_full(
         file_systems.close()
 
 
-@pytest.mark.runsignup_fake(seed=11, races=1, photos_per_race_day=20)
+@pytest.mark.runsignup_fake(seed=11, races=1, photos_per_race_day=80)
 async def test_a_cancelled_harvest_raises_its_cancellation_even_when_the_disk_fails(
     runsignup_fake: FakeRunSignup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The last commit, made as the run unwinds, fails: the caller still sees the
     # cancellation it asked for, not an OSError in its place.
     fake = runsignup_fake
-    fake.faults.add(Fault.slow(0.05), endpoint="images")
+    fake.faults.add(Fault.slow(0.1), endpoint="images")
     disk_failed = threading.Event()
     real = sync_module.fsync_dirs
 
@@ -295,11 +295,12 @@ async def test_a_cancelled_harvest_raises_its_cancellation_even_when_the_disk_fa
         task = asyncio.ensure_future(harvest(client, fake.race_days(), tmp_path))
         for _ in range(500):
             await asyncio.sleep(0.01)
-            if temp_files(tmp_path):
+            if image_files(tmp_path) or temp_files(tmp_path):
                 break
+        assert not task.done()
         disk_failed.set()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     # What the failed commit held is not recorded: the next run fetches it again.
-    assert len(_done_rows(tmp_path)) < 20
+    assert len(_done_rows(tmp_path)) < 80

@@ -69,7 +69,7 @@ async def test_a_file_deleted_or_truncated_on_disk_is_fetched_again(
     check_files(fake, tmp_path, ("original",))
 
 
-@pytest.mark.runsignup_fake(seed=11, races=2, photos_per_race_day=40, image_size=400_000)
+@pytest.mark.runsignup_fake(seed=11, races=2, photos_per_race_day=40, image_size=1_500_000)
 async def test_cancellation_leaves_no_partial_file_and_rerun_completes(
     runsignup_fake: FakeRunSignup, tmp_path: Path, durability: str
 ) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from runsignup_async import TransportError
 from runsignup_async.harvester import MANIFEST_NAME
+from runsignup_async.harvester._tempfile import TempFile
 from runsignup_async.harvester.sinks import Body, DirectorySink, FileRef
 from runsignup_async.harvester.sinks import directory as directory_module
 from runsignup_async.testing import FakeRunSignup, Fault
@@ -53,18 +54,36 @@ async def test_a_saved_image_is_whole_under_its_final_name_and_recorded(
     assert temp_files(tmp_path) == []
 
 
+@pytest.mark.runsignup_fake(seed=1, races=1, photos_per_race_day=1)
+async def test_a_small_image_is_held_for_the_committer_to_write_with_its_batch(
+    runsignup_fake: FakeRunSignup, tmp_path: Path, durability: str
+) -> None:
+    fake = runsignup_fake
+    ref = _ref(fake, "thumbnail")
+    want = fake.image_bytes(ref.photo_id, "thumbnail")
+    assert len(want) <= directory_module.FLUSH_BYTES
+    async with DirectorySink(tmp_path) as sink, fast_client(fake) as client:
+        async with client.download(ref.url) as response:
+            await sink.save(ref, Body(response.chunks, response.content_length, ref.url))
+        # Whole in memory, nothing on disk yet under any name: no thread call made.
+        assert not (tmp_path / ref.key).exists() and temp_files(tmp_path) == []
+        assert sink.committer.pending == 1
+    assert (tmp_path / ref.key).read_bytes() == want  # written with the closing batch
+    assert _done_rows(tmp_path) == [(ref.key, len(want))]
+
+
 @pytest.mark.runsignup_fake(seed=1, races=1, photos_per_race_day=1, image_size=3_000_000)
 async def test_a_large_image_is_written_a_bounded_buffer_at_a_time(
     runsignup_fake: FakeRunSignup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[int] = []
-    real_write = directory_module._TempFile.write
+    real_write = TempFile.write
 
-    def write(self: directory_module._TempFile, chunks: list[bytes]) -> None:
+    def write(self: TempFile, chunks: list[bytes]) -> None:
         writes.append(sum(map(len, chunks)))
         real_write(self, chunks)
 
-    monkeypatch.setattr(directory_module._TempFile, "write", write)
+    monkeypatch.setattr(TempFile, "write", write)
     ref = _ref(runsignup_fake, "original")
     await _save(runsignup_fake, tmp_path, ref)
     assert (tmp_path / ref.key).read_bytes() == runsignup_fake.image_bytes(ref.photo_id, "original")

@@ -1,23 +1,21 @@
 """The local directory sink: images as files under ``dest``, the record in SQLite beside them.
 
-Each image streams into a hidden temporary sibling of its final path
-(``layout.temp_sibling``), ``FLUSH_BYTES`` at a time through ``asyncio.to_thread`` so
-memory stays bounded and the event loop never waits on the disk. Then the durability rule
-of ``_sync`` applies: either the file is fsynced and renamed in that same thread call, or
-(where syncfs can be trusted) it is closed as it is and handed to the ``Committer``, which
-flushes a batch with one syncfs before renaming it. Either way a file is recorded done only
-after its rename is on disk, and a cancelled or failed save removes its temporary file: a
-file under a final name is always whole.
+An image of at most ``FLUSH_BYTES`` (by its Content-Length) is gathered in memory and
+handed whole to the ``Committer``, which writes it with its batch. A larger one streams
+into a hidden temporary sibling of its final path (``_tempfile``), ``FLUSH_BYTES`` at a
+time through ``asyncio.to_thread``, so memory stays bounded and the event loop never waits
+on the disk. Then the durability rule of ``_sync`` applies: where syncfs can be trusted,
+one per file system for a batch before its renames; elsewhere an fsync per file. Either way
+a file is recorded done only after its rename is on disk, and a cancelled or failed save
+removes its temporary file: a file under a final name is always whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
-import secrets
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import datetime
@@ -27,7 +25,8 @@ from typing import TYPE_CHECKING, Final
 from .._commit import Committer
 from .._lock import DestinationLock
 from .._sync import FileSystems, file_systems
-from ..layout import MANIFEST_NAME, Layout, is_temp_name, temp_sibling
+from .._tempfile import TempFile, remove_stale_temps
+from ..layout import MANIFEST_NAME, Layout
 from ..manifest import Manifest
 from ._base import Body, FileRef, Sink
 
@@ -38,68 +37,10 @@ __all__ = ["FLUSH_BYTES", "DirectorySink", "remove_stale_temps"]
 
 logger = logging.getLogger("runsignup_async.harvest")
 
-_BINARY: Final = getattr(os, "O_BINARY", 0)
-_CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 # Bytes gathered in memory before a thread writes them: one call for a typical image,
-# a bounded buffer per download for a huge one.
+# a bounded buffer per download for a huge one. An image of at most this size (by its
+# Content-Length) is held whole and written by the committer with its batch instead.
 FLUSH_BYTES: Final = 1024 * 1024
-# Temporary file names: unique within the process by the counter, and from a random
-# start so that a killed run's leftovers are unlikely to be met (O_EXCL refuses them).
-_TOKEN_MASK: Final = (1 << 48) - 1
-_TOKENS: Final = itertools.count(secrets.randbits(48))
-
-
-def remove_stale_temps(directory: Path) -> int:
-    """Delete temporary files a killed run left in ``directory``; returns how many."""
-    removed = 0
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return 0
-    for entry in entries:
-        if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
-class _TempFile:
-    """The temporary sibling of one final path. Its methods run in a worker thread, one
-    at a time (the caller awaits each before the next)."""
-
-    def __init__(self, final: str) -> None:
-        self.final = final
-        self.tmp = temp_sibling(final, f"{next(_TOKENS) & _TOKEN_MASK:012x}")
-        self.fd: int | None = None
-
-    def write(self, chunks: list[bytes]) -> None:
-        if self.fd is None:
-            self.fd = os.open(self.tmp, _CREATE, 0o644)
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self.fd, view) :]
-
-    def finish(self, chunks: list[bytes], durable: bool) -> None:
-        """Write the rest and close; if ``durable``, fsync first and rename into place."""
-        self.write(chunks)
-        fd, self.fd = self.fd, None
-        assert fd is not None
-        try:
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if durable:
-            os.replace(self.tmp, self.final)
-
-    def discard(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
 
 
 async def _in_thread(work: asyncio.Future[None]) -> None:
@@ -231,7 +172,13 @@ class DirectorySink(Sink):
         directory = os.path.dirname(path)
         self._prepare(directory)
         durable = self.file_systems is None
-        temp = _TempFile(path)
+        if body.expected is not None and body.expected <= FLUSH_BYTES:
+            data = [chunk async for chunk in body]  # whole and checked, or raised
+            row = (ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size, ref.key,
+                   body.nbytes, body.sha256)  # fmt: skip
+            await self.committer.held(path, data, row)
+            return
+        temp = TempFile(path)
         pending: list[bytes] = []
         buffered = 0
         try:
