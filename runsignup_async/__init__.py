@@ -33,6 +33,7 @@ from .errors import (
     ResponseDecodeError,
     RunSignupError,
     ServerError,
+    StoreError,
     TransportError,
     ValidationError,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "RetryPolicy",
     "RunSignupError",
     "ServerError",
+    "StoreError",
     "SuperPartnerAuth",
     "TeamType",
     "Teams",

@@ -16,7 +16,8 @@ The tree::
     │   ├── APITimeoutError             also an asyncio.TimeoutError
     │   └── DownloadError               an image arrived with more or fewer bytes than announced
     ├── ResponseDecodeError             the answer is not JSON: XML, HTML, empty or truncated
-    └── DestinationBusyError            another harvest is writing to the same destination
+    ├── DestinationBusyError            another harvest is writing to the same destination
+    └── StoreError                      the object store (s3://) refused a request or is unreachable
 
 Every message is built from redacted parts: no secret reaches an exception's text.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "ResponseDecodeError",
     "RunSignupError",
     "ServerError",
+    "StoreError",
     "TransportError",
     "ValidationError",
 ]
@@ -194,3 +196,8 @@ class ResponseDecodeError(RunSignupError):
 
 class DestinationBusyError(RunSignupError):
     """Another harvest is writing to this destination."""
+
+
+class StoreError(RunSignupError):
+    """The object store of an ``s3://`` location refused a request or could not be reached
+    (an unknown bucket, refused credentials, an endpoint that does not answer)."""

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import RunSignupError, ValidationError
+from ...errors import RunSignupError, StoreError, ValidationError
 from . import bucket_manifest as bm
 from ._base import Body, FileRef, Sink
 
@@ -54,10 +54,6 @@ CONNECT_TIMEOUT: Final = "5s"
 EXTRA_HINT: Final = "s3:// destinations need the s3 extra: pip install 'runsignup-async[s3]'"
 # S3's bucket naming rules (the strict ones: lowercase, digits, dots, hyphens).
 _BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
-
-class StoreError(RunSignupError):
-    """The object store refused a request or could not be reached."""
 
 
 def parse_s3_url(url: str, field: str = "dest") -> tuple[str, str]:
