@@ -58,7 +58,7 @@ def console() -> None:
     After an s3:// command the process ends without the interpreter's shutdown: obstore's
     Rust threads may still be releasing Python objects just after the last request, and
     one that asks for the GIL while Python 3.11 finalizes is made to exit through Rust
-    frames, which aborts the process (SIGABRT, exit 134: 1 to 5 runs in 10 here).
+    frames, which aborts the process (SIGABRT, exit 134; seen in several runs out of ten).
     Everything the command printed is flushed first; nothing else is left to clean up.
     """
     code = main()

@@ -9,7 +9,7 @@ A download ends in one of two states (``_sync`` explains why there are two):
 - **held** (an image of at most ``FLUSH_BYTES``): its bytes, in memory. The committer
   writes it to its temporary name in the batch's own thread call, so a small image costs
   the download worker no thread hand-off of its own (each one made the event loop wait
-  for the GIL behind the file threads: ~3 ms an image at 20 ms image latency).
+  for the GIL behind the file threads: benchmarks/README.md, issue 20).
 
 The committer collects them and, every ``COMMIT_BATCH`` files or ``COMMIT_INTERVAL``
 seconds, in one worker-thread call: writes the held files, syncs the file systems (or fsyncs
