@@ -64,6 +64,24 @@ class HarvestStats:
         if len(self.failures) < S.FAILURES_KEPT:
             self.failures.append(failure)
 
+    def summary(self) -> HarvestSummary:
+        """The counters as they stand, frozen."""
+        return HarvestSummary(
+            race_days=self.race_days,
+            race_days_listed=self.race_days_listed,
+            race_days_failed=self.race_days_failed,
+            photos_found=self.photos_found,
+            photos_skipped=self.photos_skipped,
+            photos_downloaded=self.photos_downloaded,
+            photos_failed=self.photos_failed,
+            images_missing=self.images_missing,
+            files_downloaded=self.files_downloaded,
+            bytes_downloaded=self.bytes_downloaded,
+            elapsed=self.elapsed,
+            failures=tuple(self.failures),
+            failures_total=self.failures_total,
+        )
+
 
 @attrs.frozen
 class HarvestEvent:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .._client import Client
     from ..models import Photo
 
-__all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest"]
+__all__ = ["Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "harvest", "harvest_into"]
 
 
 @attrs.frozen
@@ -213,24 +213,6 @@ class _Harvest:
             newest = self.report.max_uploaded_ts.get(day)
             await self.sink.race_day_done(*key, newest, whole=key not in self.failed_days)
 
-    def summary(self) -> HarvestSummary:
-        s = self.stats
-        return HarvestSummary(
-            race_days=s.race_days,
-            race_days_listed=s.race_days_listed,
-            race_days_failed=s.race_days_failed,
-            photos_found=s.photos_found,
-            photos_skipped=s.photos_skipped,
-            photos_downloaded=s.photos_downloaded,
-            photos_failed=s.photos_failed,
-            images_missing=s.images_missing,
-            files_downloaded=s.files_downloaded,
-            bytes_downloaded=s.bytes_downloaded,
-            elapsed=s.elapsed,
-            failures=tuple(s.failures),
-            failures_total=s.failures_total,
-        )
-
     async def run(
         self, days: list[RaceDay], concurrency: int, failed: dict[int, RunSignupError]
     ) -> HarvestSummary:
@@ -260,7 +242,7 @@ class _Harvest:
             background.cancel()
             await asyncio.gather(background, return_exceptions=True)
         await self.race_days_done()
-        summary = self.summary()
+        summary = self.stats.summary()
         self.sink.finished(ok=summary.ok)
         return summary
 
@@ -310,9 +292,27 @@ async def harvest(
     sink = sink_for(dest, s3_endpoint=s3_endpoint)
     days, failed = await race_days(client, races)
     async with sink:
-        if since_last:
-            days = [
-                _since_mark(day, await sink.high_water(day.race_id, day.race_event_days_id))
-                for day in days
-            ]
-        return await _Harvest(client, sink, chosen, progress).run(days, concurrency, failed)
+        return await harvest_into(
+            client, sink, days, failed, sizes=chosen, concurrency=concurrency,
+            progress=progress, since_last=since_last,
+        )  # fmt: skip
+
+
+async def harvest_into(
+    client: Client,
+    sink: Sink,
+    days: list[RaceDay],
+    failed: dict[int, RunSignupError],
+    *,
+    sizes: tuple[str, ...],
+    concurrency: int,
+    progress: Callable[[HarvestEvent], None] | None,
+    since_last: bool,
+) -> HarvestSummary:
+    """``harvest`` into a sink already open: a queue worker keeps one sink for many jobs."""
+    if since_last:
+        days = [
+            _since_mark(day, await sink.high_water(day.race_id, day.race_event_days_id))
+            for day in days
+        ]
+    return await _Harvest(client, sink, sizes, progress).run(days, concurrency, failed)

@@ -131,6 +131,11 @@ class Sink(abc.ABC):
         """A size the photo does not offer (recorded, not a failure)."""
         return
 
+    def forget(self, race_id: int, race_event_days_id: int) -> None:
+        """Drop what this sink holds in memory of a race day (a queue worker's job ended
+        without finishing it): the next job of that day reads it afresh."""
+        return
+
     def finished(self, *, ok: bool) -> None:
         """The harvest ran to its end; ``ok``: without any failure."""
         return

@@ -226,6 +226,9 @@ class S3Sink(Sink):
         day = self._days.setdefault((race_id, photo.race_event_days_id), _Day())
         day.photos[str(photo.photo_id)] = bm.photo_entry(photo)
 
+    def forget(self, race_id: int, race_event_days_id: int) -> None:
+        self._days.pop((race_id, race_event_days_id), None)
+
     def record_failure(self, ref: FileRef, reason: str) -> None:
         pass  # the bucket keeps what is stored; failures are in the run's summary
 
