@@ -17,7 +17,8 @@ The tree::
     │   └── DownloadError               an image arrived with more or fewer bytes than announced
     ├── ResponseDecodeError             the answer is not JSON: XML, HTML, empty or truncated
     ├── DestinationBusyError            another harvest is writing to the same destination
-    └── StoreError                      the object store (s3://) refused a request or is unreachable
+    ├── StoreError                      the object store (s3://) refused a request or is unreachable
+    └── QueueError                      the job queue's Redis is unreachable, or not for this worker
 
 Every message is built from redacted parts: no secret reaches an exception's text.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QueueError",
     "RateLimitError",
     "ResponseDecodeError",
     "RunSignupError",
@@ -201,3 +203,8 @@ class DestinationBusyError(RunSignupError):
 class StoreError(RunSignupError):
     """The object store of an ``s3://`` location refused a request or could not be reached
     (an unknown bucket, refused credentials, an endpoint that does not answer)."""
+
+
+class QueueError(RunSignupError):
+    """The job queue of a distributed harvest cannot be used: its Redis is unreachable, or
+    a worker's ``--dest`` is not the destination of any harvest queued there."""
