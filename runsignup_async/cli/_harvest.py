@@ -22,6 +22,7 @@ from ._endpoints import add_common
 from ._output import CliError
 from ._progress import make_progress, render_summary, watch_limits
 from ._redis import redis_options
+from ._workers import add_queue_flags, add_worker_commands
 
 __all__ = ["add_harvest_commands"]
 
@@ -114,6 +115,12 @@ async def run_harvest(args: argparse.Namespace) -> int:
         return await _harvest_fake(args, races)
     if not races:
         raise CliError("nothing to harvest: give --races-file FILE or --race RACE_ID[:DAY_ID]")
+    if args.queue:
+        from ._workers import run_queued
+
+        return await run_queued(args, races)
+    if args.detach:
+        raise CliError("--detach goes with --queue URL (a harvest run by workers)")
     auth = resolve_auth(args, ENDPOINTS["get-race-photos"])
     return await _harvest(
         args, Client(auth, base_url=args.base_url, **_client_options(args)), races
@@ -274,7 +281,9 @@ def add_harvest_commands(commands: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress display, summary only")
     _add_s3_endpoint(p)
     add_common(p)
+    add_queue_flags(p)
     p.set_defaults(run=run_harvest)
+    add_worker_commands(commands, add_common, _add_s3_endpoint)
 
     p = commands.add_parser("photos-by-bib", help="which harvested photos show a bib (JSON lines)")
     p.add_argument("dest", metavar="DIR|s3://BUCKET/PREFIX")
