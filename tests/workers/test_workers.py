@@ -178,3 +178,33 @@ async def test_a_worker_with_an_unreachable_redis_exits_with_one_line(
     assert lines[0].startswith(
         f"runsignup-async worker: QueueError: cannot reach the job queue at {url}"
     )
+
+
+@pytest.mark.runsignup_fake(seed=24, races=2, days_per_race=2, photos_per_race_day=5)
+async def test_a_race_day_that_keeps_failing_ends_failed_after_its_attempts_and_the_others_go_on(
+    runsignup_fake: FakeRunSignup, own_redis: RedisServer, moto_s3: MotoS3, bucket: str,
+    workers: Workers,
+) -> None:  # fmt: skip
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/{PREFIX}"
+    race_id = fake.race_days()[0][0]
+    missing = (race_id, 999_999)  # no such race day: the fake refuses its listing
+    days = [*fake.race_days(), missing]
+    queued = await enqueue_harvest(own_redis.url, days, dest, attempts=2, retry_delay=0.1)
+    await workers.start(fake, *worker_args(own_redis, moto_s3, dest))
+    summary = await asyncio.wait_for(follow_harvest(queued), 120)
+    assert not summary.ok
+    assert (summary.race_days, summary.race_days_listed, summary.race_days_failed) == (5, 4, 1)
+    assert [(f.race_id, f.race_event_days_id, f.photo_id) for f in summary.failures] == [
+        (*missing, None)
+    ]
+    assert "listing failed" in str(summary.failures[0])
+    assert check_objects(fake, moto_s3, bucket, PREFIX, ("original",)) == 4 * 5
+    jobs = {j.key: j.attempts for j in await jobs_of(own_redis, dest, fake)}  # type: ignore[attr-defined]
+    assert set(jobs.values()) == {1}  # the race days that work ran once
+    queue = await connect(own_redis.url, dest)
+    try:
+        failed = await queue.job(job_key(*missing))
+    finally:
+        await queue.disconnect()
+    assert failed is not None and failed.attempts == 2
