@@ -35,7 +35,7 @@ from contextlib import contextmanager
 
 from bench_shared_limits import redis_server
 
-from runsignup_async.testing import FakeRunSignup
+from runsignup_async.testing import FakeRunSignup, Fault
 from runsignup_async.workers import enqueue_harvest, follow_harvest
 
 RACES, DAYS_PER_RACE, PHOTOS = 12, 2, 40  # 24 race days, 960 photos
@@ -185,8 +185,8 @@ async def amain(runs: int) -> int:
     with redis_server() as redis_url, moto_server() as s3, tempfile.TemporaryDirectory():
         async with FakeRunSignup(seed=21, races=RACES, days_per_race=DAYS_PER_RACE,
                                  photos_per_race_day=PHOTOS, latency=API_LATENCY,
-                                 image_latency=IMAGE_LATENCY,
                                  image_size=IMAGE_BYTES, max_page_size=PAGE) as fake:  # fmt: skip
+            fake.faults.add(Fault.slow(IMAGE_LATENCY), endpoint="images")
             for run in range(runs):
                 # Each run flushes the queue's Redis: the same race days again.
                 await flush(redis_url)

@@ -42,8 +42,7 @@ class FakeRunSignup:
     Where the real API is unverified the defaults are the harder case for a client:
     photos are listed newest first (``photo_order="photo_id"`` for ascending ids), so an
     upload during a walk shifts later pages, and ``num`` is silently capped at
-    ``max_page_size`` = 100 (``None``: no cap). ``latency`` delays each API answer,
-    ``image_latency`` each image, by that many seconds.
+    ``max_page_size`` = 100 (``None``: no cap).
     """
 
     def __init__(
@@ -63,7 +62,6 @@ class FakeRunSignup:
         image_size: int | Mapping[str, int] | None = None,
         throttle: Throttle | None = None,
         latency: float = 0.0,
-        image_latency: float = 0.0,
         team_types_response: Literal["team_type_ids", "race_team_types"] = "team_type_ids",
         race_response: Literal["race", "flat"] = "race",
     ) -> None:
@@ -90,7 +88,6 @@ class FakeRunSignup:
         self._throttle = ThrottleState(throttle)
         self._routes = Routes(self._state, self.faults, self._throttle, self._lengths.__getitem__)
         self._routes.latency = latency
-        self._routes.image_latency = image_latency
         self._host = host
         self._ports = (port, image_port)
         self._runners: list[web.AppRunner] = []

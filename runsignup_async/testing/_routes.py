@@ -122,7 +122,6 @@ class Routes:
         self.throttle = throttle
         self.image_length: Callable[[str], int] = image_length
         self.latency = 0.0
-        self.image_latency = 0.0
         self.throttled = 0
         self.image_requests = 0
         self.credential_leaks: list[CredentialLeak] = []
@@ -293,8 +292,6 @@ class Routes:
 
     async def _image(self, request: web.Request) -> web.StreamResponse:
         self.image_requests += 1
-        if self.image_latency:
-            await asyncio.sleep(self.image_latency)
         leaked = tuple(name for name in request.query if name in _LEAKY_PARAMS) + tuple(
             name for name in _LEAKY_HEADERS if name in request.headers
         )
