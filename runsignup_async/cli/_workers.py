@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -61,9 +62,27 @@ def _redis_url(args: argparse.Namespace) -> str:
     return url
 
 
+class _OneLine(logging.Formatter):
+    """SAQ's log records as one line each: a job's traceback stays in its record in Redis
+    (``harvest-status``, the follower's summary), not on the worker's stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"queue: {' '.join(record.getMessage().split())}"
+
+
+def _quiet_saq() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    saq_log = logging.getLogger("saq")
+    saq_log.addHandler(handler)
+    saq_log.setLevel(logging.WARNING)
+    saq_log.propagate = False
+
+
 async def _worker(args: argparse.Namespace) -> int:
     from .._ratelimit import RateLimit
 
+    _quiet_saq()
     url = _redis_url(args)
     options: dict[str, Any] = {
         "download_concurrency": args.download_concurrency,
