@@ -43,6 +43,9 @@ PAGE = 10  # the fake's page size: 4 listing pages a race day, so the API rate m
 API_LATENCY, IMAGE_LATENCY = 0.100, 0.050
 IMAGE_BYTES = 2_000
 HIGH_RATE = 200.0  # well above what 4 workers need
+# API calls in flight for the whole fleet: 8 of 100 ms allow 80/s, above what 4 workers
+# need (the SDK's default of 2 would cap the fleet at 20/s: where run 1 stopped scaling).
+MAX_IN_FLIGHT = 8
 LOW_SHARE = 0.5  # the low R: this share of what 2 workers used at the high R
 SCALING_TARGETS = {2: 1.8, 4: 3.0}
 HELD_TARGET = 0.95
@@ -120,8 +123,11 @@ class RateWatch:
                     break
         return best
 
-    def average(self) -> float:
-        (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
+    def average(self, skip: float = 1.0) -> float:
+        """Over the run after its first ``skip`` seconds (the bucket's initial burst)."""
+        start = self.samples[0][0] + skip
+        t0, n0 = next((t, n) for t, n in self.samples if t >= start)
+        t1, n1 = self.samples[-1]
         return (n1 - n0) / (t1 - t0)
 
 
@@ -212,7 +218,7 @@ async def amain(runs: int) -> int:
                 _, peak, avg = await one_run(fake, redis_url, s3, 2, low, run)
                 ok = avg >= HELD_TARGET * low and peak <= low
                 failed |= not ok
-                print(f"run {run + 1}: 2 workers at R = {low:g}: {avg:.2f} req/s average"
+                print(f"run {run + 1}: 2 workers at R = {low:g}: {avg:.2f} req/s average after 1 s"
                       f" ({avg / low:.2f} R), peak 1 s window {peak:.2f}; target >= "
                       f"{HELD_TARGET} R and never above: {'PASS' if ok else 'FAIL'}")  # fmt: skip
     return 1 if failed else 0

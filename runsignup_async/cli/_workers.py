@@ -90,6 +90,8 @@ async def _worker(args: argparse.Namespace) -> int:
     }
     if args.rate is not None:
         options["rate_limit"] = RateLimit(per_second=args.rate, burst=max(1, int(args.rate)))
+    if args.max_concurrency is not None:
+        options["max_concurrency"] = args.max_concurrency
     auth = resolve_auth(args, ENDPOINTS["get-race-photos"])
     # The queue first: an unreachable Redis is this command's one error, not a client's
     # warning that it goes on alone.
@@ -129,6 +131,11 @@ def add_worker_commands(commands: Any, add_common: Any, add_s3_endpoint: Any) ->
     p.add_argument("--concurrency", type=int, default=2, help="race days harvested at once")
     p.add_argument("--download-concurrency", type=int, default=8, help="images fetched at once")
     p.add_argument("--rate", type=float, help="API requests per second, for the whole fleet")
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="API calls in flight at once, for the whole fleet (default: the SDK's)",
+    )
     p.add_argument(
         "--grace",
         type=float,
