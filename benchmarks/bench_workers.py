@@ -38,7 +38,7 @@ from bench_shared_limits import redis_server
 from runsignup_async.testing import FakeRunSignup, Fault
 from runsignup_async.workers import enqueue_harvest, follow_harvest
 
-RACES, DAYS_PER_RACE, PHOTOS = 12, 2, 40  # 24 race days, 960 photos
+RACES, DAYS_PER_RACE, PHOTOS = 12, 2, 40  # 24 race days, 960 photos (--races: more)
 PAGE = 10  # the fake's page size: 4 listing pages a race day, so the API rate matters
 API_LATENCY, IMAGE_LATENCY = 0.100, 0.050
 IMAGE_BYTES = 2_000
@@ -182,14 +182,14 @@ async def one_run(fake: FakeRunSignup, redis_url: str, s3: str, workers: int, ra
         proc.terminate()
     for proc in procs:
         await proc.wait()
-    assert summary.ok and summary.photos_downloaded == RACES * DAYS_PER_RACE * PHOTOS, summary
+    assert summary.ok and summary.photos_downloaded == len(fake.race_days()) * PHOTOS, summary
     return summary.photos_downloaded / elapsed, watch.peak(), watch.average()
 
 
-async def amain(runs: int) -> int:
+async def amain(runs: int, races: int) -> int:
     failed = False
     with redis_server() as redis_url, moto_server() as s3, tempfile.TemporaryDirectory():
-        async with FakeRunSignup(seed=21, races=RACES, days_per_race=DAYS_PER_RACE,
+        async with FakeRunSignup(seed=21, races=races, days_per_race=DAYS_PER_RACE,
                                  photos_per_race_day=PHOTOS, latency=API_LATENCY,
                                  image_size=IMAGE_BYTES, max_page_size=PAGE) as fake:  # fmt: skip
             fake.faults.add(Fault.slow(IMAGE_LATENCY), endpoint="images")
@@ -227,8 +227,9 @@ async def amain(runs: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--races", type=int, default=RACES, help="races of 2 race days")
     args = parser.parse_args()
-    return asyncio.run(amain(args.runs))
+    return asyncio.run(amain(args.runs, args.races))
 
 
 if __name__ == "__main__":
