@@ -208,3 +208,32 @@ async def test_a_race_day_that_keeps_failing_ends_failed_after_its_attempts_and_
     finally:
         await queue.disconnect()
     assert failed is not None and failed.attempts == 2
+
+
+@pytest.mark.runsignup_fake(
+    seed=25, races=2, days_per_race=2, photos_per_race_day=30, max_page_size=5, latency=0.1
+)
+async def test_a_sigterm_hands_the_running_jobs_back_and_another_worker_finishes_them(
+    runsignup_fake: FakeRunSignup, own_redis: RedisServer, moto_s3: MotoS3, bucket: str,
+    workers: Workers,
+) -> None:  # fmt: skip
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/{PREFIX}"
+    queued = await enqueue_harvest(own_redis.url, fake.race_days(), dest, retry_delay=0.1)
+    stopping = await workers.start(fake, *worker_args(own_redis, moto_s3, dest, "--grace", "0"))
+    for _ in range(600):  # until it is listing its first race days
+        await asyncio.sleep(0.05)
+        if fake.request_counts["get-race-photos"] >= 2:
+            break
+    running = [j for j in await jobs_of(own_redis, dest, fake) if j.status == Status.ACTIVE]  # type: ignore[attr-defined]
+    assert running, "no job was running when the worker was stopped"
+    stopping.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(stopping.wait(), 30) == 0
+    # Handed back at once (no heartbeat to wait for): queued again, not running, not lost.
+    after = {j.key: j for j in await jobs_of(own_redis, dest, fake)}  # type: ignore[attr-defined]
+    statuses = {after[job.key].status for job in running}  # type: ignore[attr-defined]
+    assert Status.QUEUED in statuses and Status.ACTIVE not in statuses, statuses
+    await workers.start(fake, *worker_args(own_redis, moto_s3, dest))
+    summary = await asyncio.wait_for(follow_harvest(queued), 120)
+    assert summary.ok and summary.race_days_listed == 4
+    check_objects(fake, moto_s3, bucket, PREFIX, ("original",))
