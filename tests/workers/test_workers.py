@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 
 import pytest
 from saq.job import Status
@@ -38,6 +39,15 @@ async def jobs_of(own_redis: RedisServer, dest: str, fake: FakeRunSignup) -> lis
         return list(await queue.jobs(job_key(r, d) for r, d in fake.race_days()))
     finally:
         await queue.disconnect()
+
+
+async def until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait until ``condition()`` holds (polled every 50 ms), or fail the test."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still not true after {seconds:g} s: {condition}")
 
 
 async def listing_requests(fake: FakeRunSignup) -> int:
@@ -101,10 +111,11 @@ async def test_a_sigkilled_worker_s_job_is_taken_up_again_and_only_missing_image
     assert queued.enqueued == DAYS
     doomed = await workers.start(fake, *worker_args(own_redis, moto_s3, dest))
     # The victim has stored images and is in the middle of race days: kill it there.
-    for _ in range(600):
-        await asyncio.sleep(0.05)
-        if moto_s3.image_keys(bucket, PREFIX) and fake.request_counts["get-race-photos"] > 3:
-            break
+    await until(
+        lambda: (
+            bool(moto_s3.image_keys(bucket, PREFIX)) and fake.request_counts["get-race-photos"] > 3
+        )
+    )
     running = [j for j in await jobs_of(own_redis, dest, fake) if j.status == Status.ACTIVE]  # type: ignore[attr-defined]
     assert running, "no job was running when the worker was to be killed"
     doomed.send_signal(signal.SIGKILL)
@@ -137,10 +148,7 @@ async def test_enqueueing_the_same_harvest_twice_while_it_runs_doubles_no_work(
     pages = await listing_requests(fake)
     first = await enqueue_harvest(own_redis.url, fake.race_days(), dest)
     await workers.start(fake, *worker_args(own_redis, moto_s3, dest))
-    for _ in range(600):  # until the first race days are running
-        await asyncio.sleep(0.05)
-        if fake.request_counts["get-race-photos"]:
-            break
+    await until(lambda: fake.request_counts["get-race-photos"] > 0)  # the first are running
     again = await enqueue_harvest(own_redis.url, fake.race_days(), dest)
     assert (first.enqueued, again.enqueued, again.already_queued) == (DAYS, 0, DAYS)
     summary = await asyncio.wait_for(follow_harvest(again), 120)
@@ -221,10 +229,7 @@ async def test_a_sigterm_hands_the_running_jobs_back_and_another_worker_finishes
     dest = f"s3://{bucket}/{PREFIX}"
     queued = await enqueue_harvest(own_redis.url, fake.race_days(), dest, retry_delay=0.1)
     stopping = await workers.start(fake, *worker_args(own_redis, moto_s3, dest, "--grace", "0"))
-    for _ in range(600):  # until it is listing its first race days
-        await asyncio.sleep(0.05)
-        if fake.request_counts["get-race-photos"] >= 2:
-            break
+    await until(lambda: fake.request_counts["get-race-photos"] >= 2)  # listing its first
     running = [j for j in await jobs_of(own_redis, dest, fake) if j.status == Status.ACTIVE]  # type: ignore[attr-defined]
     assert running, "no job was running when the worker was stopped"
     stopping.send_signal(signal.SIGTERM)
