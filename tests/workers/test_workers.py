@@ -242,3 +242,34 @@ async def test_a_sigterm_hands_the_running_jobs_back_and_another_worker_finishes
     summary = await asyncio.wait_for(follow_harvest(queued), 120)
     assert summary.ok and summary.race_days_listed == 4
     check_objects(fake, moto_s3, bucket, PREFIX, ("original",))
+
+
+async def test_detach_queues_and_exits_and_harvest_status_shows_where_it_stands(
+    runsignup_fake: FakeRunSignup, own_redis: RedisServer, bucket: str
+) -> None:
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/{PREFIX}"
+    days = fake.race_days()
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *CLI, *args, env=env_for(fake),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    races = [f"--race={r}:{d}" for r, d in days]
+    code, _, err = await cli("harvest", *races, "--queue", own_redis.url, "--dest", dest,
+                             "--detach")  # fmt: skip
+    assert code == 0, err
+    assert f"queued {len(days)} race days for {dest} (0 already queued or running)" in err
+    code, out, err = await cli("harvest-status", "--queue", own_redis.url)
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"{dest}: {len(days)} queued, 0 running, 0 done, 0 failed; 0 workers"
+    ]
+    assert fake.request_counts.total() == 0  # race days given whole: no API call to queue
+    code, _, err = await cli("harvest", *races, "--dest", dest, "--detach")
+    assert code == 1 and "--detach goes with --queue" in err
