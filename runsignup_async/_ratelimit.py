@@ -98,15 +98,17 @@ class RateLimiter:
                     await asyncio.sleep(self._paused_until - now)
                     continue
                 rate = self.rate
-                self._tokens = min(
-                    float(self.limit.burst), self._tokens + (now - self._refilled_at) * rate
-                )
+                self._tokens = self._tokens_at(now, rate)
                 self._refilled_at = now
                 if self._tokens >= 1:
                     self._tokens -= 1
                     self._record_send(now)
                     return now
                 await asyncio.sleep((1 - self._tokens) / rate)
+
+    def _tokens_at(self, now: float, rate: float) -> float:
+        """The bucket's tokens at ``now``, refilled at ``rate`` since the last refill."""
+        return min(float(self.limit.burst), self._tokens + (now - self._refilled_at) * rate)
 
     def _record_send(self, now: float) -> None:
         self._sent.append(now)
@@ -149,7 +151,7 @@ class RateLimiter:
         """This limiter's state now, as ``Client.limits_snapshot()`` reports it."""
         now = self._clock()
         rate = self.rate
-        tokens = min(float(self.limit.burst), self._tokens + (now - self._refilled_at) * rate)
+        tokens = self._tokens_at(now, rate)
         return LimitsSnapshot(
             shared=False,
             degraded=False,
