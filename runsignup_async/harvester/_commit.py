@@ -81,6 +81,7 @@ class Committer:
         self._room = asyncio.Event()
         self._room.set()
         self._failure: BaseException | None = None
+        self._settling: set[asyncio.Future[None]] = set()
 
     def created(self, *directories: str) -> None:
         """Directories whose entries changed (made this run): fsynced with the next batch."""
@@ -130,24 +131,44 @@ class Committer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            batch = self._take()
-            if batch.dirs:
-                work = asyncio.ensure_future(asyncio.to_thread(self._make_durable, batch))
-                try:
-                    await asyncio.shield(work)
-                except asyncio.CancelledError:
-                    # Every run ends by cancelling this task, often mid-batch. The thread
-                    # carries on regardless: let it finish, then record what it made
-                    # durable. A failure is kept for commit_now() to raise: the run must
-                    # not end looking whole with files it never recorded.
-                    await asyncio.wait([work])
-                    if (error := work.exception()) is None:
-                        self._record(batch.rows)
-                    else:
-                        self._failure = error
-                    raise
-            self._record(batch.rows)
+            task = self._settle(self._take())
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # Every run ends by cancelling this task, often mid-batch. The batch
+                # carries on regardless: let it finish and record what it made durable.
+                # A failure is kept for commit() and commit_now() to raise: the run must
+                # not end looking whole with files it never recorded.
+                await asyncio.wait([task])
+                if (error := task.exception()) is not None:
+                    self._failure = error
+                raise
             self._room.set()
+
+    async def commit(self) -> None:
+        """Commit what is pending, and wait for the batches being committed meanwhile:
+        everything handed over so far is durable and recorded (a queue worker's job ends
+        so). Raises the error of a batch that failed."""
+        if self._failure is not None:
+            raise self._failure
+        mine = self._settle(self._take())
+        for task in [*self._settling, mine]:
+            await asyncio.shield(task)
+        self._room.set()
+
+    def _settle(self, batch: _Batch) -> asyncio.Future[None]:
+        """Make ``batch`` durable (in a thread), then record it: a task, tracked until
+        it ends."""
+
+        async def settle() -> None:
+            if batch.dirs:
+                await asyncio.to_thread(self._make_durable, batch)
+            self._record(batch.rows)
+
+        task = asyncio.ensure_future(settle())
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+        return task
 
     def commit_now(self) -> None:
         """Commit what is pending, blocking: at the end of a run, or as it is interrupted.

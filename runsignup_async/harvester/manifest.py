@@ -10,7 +10,9 @@ WAL mode with ``synchronous=NORMAL``: a commit costs no fsync, so the event loop
 held for long; a crash may lose the last few commits, which only means re-checking or
 re-downloading those files. The harvest queues rows (``queue_photo``, ``queue_file``) and
 writes them in one transaction per batch (``flush``). Only the harvest's event loop
-thread writes, so no lock is needed.
+thread writes, so no lock is needed within a process; queue workers sharing a directory
+write from several processes, each transaction short and taking the write lock as it
+begins (``BEGIN IMMEDIATE``), so a busy writer is waited for, never a deadlock.
 """
 
 from __future__ import annotations
@@ -277,7 +279,7 @@ class Manifest:
         photos, files = self._photos, self._files
         self._photos, self._files = [], []
         conn = self._conn
-        conn.execute("BEGIN")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(_UPSERT_PHOTO, photos)  # the triggers keep the bib index
             conn.executemany(_UPSERT_FILE, files)

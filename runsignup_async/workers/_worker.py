@@ -1,7 +1,9 @@
 """``run_worker``: take race day jobs from the queue of one destination until stopped.
 
 A worker holds one ``Client`` (its limits shared through the same Redis) and one open
-sink for its whole life; each job harvests one race day through them. While a job runs
+sink for its whole life; each job harvests one race day through them, and ends once
+what it saved is durable and recorded. Workers on one machine may share a local
+directory (the queue gives each race day to one of them at a time). While a job runs
 its heartbeat is written every third of the job's heartbeat period; a worker that dies
 (SIGKILL, a lost host) stops it, and another worker's sweep hands the job back to the
 queue once the heartbeat has lapsed. Images stored whole are skipped, so the retry only
@@ -91,6 +93,8 @@ class _Jobs:
                 progress=None,
                 since_last=since_last,
             )
+            # Done means on disk and recorded: a worker killed after this loses nothing.
+            await self.sink.checkpoint()
         finally:
             if beat is not None:
                 beat.cancel()
@@ -140,7 +144,7 @@ async def run_worker(
     queue = await connect(redis_url, mine)
     try:
         await _check_dest(queue.redis, mine, log)
-        async with sink_for(dest, s3_endpoint=s3_endpoint) as sink:
+        async with sink_for(dest, s3_endpoint=s3_endpoint, shared=True) as sink:
             jobs = _Jobs(client, sink, mine, log)
             worker: Any = Worker(
                 queue,

@@ -28,9 +28,12 @@ def is_s3(dest: str | os.PathLike[str]) -> bool:
     return isinstance(dest, str) and dest.startswith("s3://")
 
 
-def sink_for(dest: str | os.PathLike[str], *, s3_endpoint: str | None = None) -> Sink:
-    """The sink of ``dest``: a bucket for ``s3://BUCKET/PREFIX``, else a local directory."""
+def sink_for(
+    dest: str | os.PathLike[str], *, s3_endpoint: str | None = None, shared: bool = False
+) -> Sink:
+    """The sink of ``dest``: a bucket for ``s3://BUCKET/PREFIX``, else a local directory
+    (``shared``: one of several queue workers writing to it at once)."""
     if is_s3(dest):
         assert isinstance(dest, str)
         return S3Sink(dest, endpoint=s3_endpoint)
-    return DirectorySink(dest)
+    return DirectorySink(dest, shared=shared)

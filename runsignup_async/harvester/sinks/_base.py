@@ -131,6 +131,11 @@ class Sink(abc.ABC):
         """A size the photo does not offer (recorded, not a failure)."""
         return
 
+    async def checkpoint(self) -> None:
+        """Make durable and record everything saved so far: a queue worker's job is not
+        done before its files are (none to do by default: every save is whole at once)."""
+        return
+
     def forget(self, race_id: int, race_event_days_id: int) -> None:
         """Drop what this sink holds in memory of a race day (a queue worker's job ended
         without finishing it): the next job of that day reads it afresh."""

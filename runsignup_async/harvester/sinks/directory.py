@@ -8,6 +8,12 @@ on the disk. Then the durability rule of ``_sync`` applies: where syncfs can be 
 one per file system for a batch before its renames; elsewhere an fsync per file. Either way
 a file is recorded done only after its rename is on disk, and a cancelled or failed save
 removes its temporary file: a file under a final name is always whole.
+
+Queue workers on one machine share a directory (``shared=True``): each holds the lock
+shared (``_lock``), writes only the race days the queue gave it, and records them in the
+one manifest (WAL mode: readers never wait, writers wait their turn in short
+transactions). ``checkpoint`` makes a finished job's files durable and recorded before
+the job reports done.
 """
 
 from __future__ import annotations
@@ -57,8 +63,9 @@ async def _in_thread(work: asyncio.Future[None]) -> None:
 class DirectorySink(Sink):
     """Images under a local directory; the SQLite manifest ``MANIFEST_NAME`` beside them."""
 
-    def __init__(self, dest: str | os.PathLike[str]) -> None:
+    def __init__(self, dest: str | os.PathLike[str], *, shared: bool = False) -> None:
         self.location = os.fspath(dest)
+        self.shared = shared
         # Absolute: the lock and the manifest do not depend on the working directory.
         self.layout = Layout(dest)
         self.root = self.layout.root
@@ -74,7 +81,7 @@ class DirectorySink(Sink):
         os.makedirs(self.root, exist_ok=True)
         stack = self._stack
         try:
-            stack.enter_context(DestinationLock(Path(self.root)))
+            stack.enter_context(DestinationLock(Path(self.root), shared=self.shared))
             self.manifest = stack.enter_context(Manifest.open(Path(self.root) / MANIFEST_NAME))
             self.file_systems: FileSystems | None = stack.enter_context(file_systems())
         except BaseException:
@@ -107,6 +114,15 @@ class DirectorySink(Sink):
 
     async def run(self) -> None:
         await self.committer.run()
+
+    async def checkpoint(self) -> None:
+        await self.committer.commit()
+        marks, self._marks = self._marks, []
+        for mark in marks:
+            self.manifest.mark_race_day_done(*mark)
+
+    def forget(self, race_id: int, race_event_days_id: int) -> None:
+        self._days_with_rows.pop((race_id, race_event_days_id), None)
 
     async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
         return self.manifest.high_water(race_id, race_event_days_id)
@@ -152,7 +168,8 @@ class DirectorySink(Sink):
 
     def _prepare(self, directory: str) -> None:
         # First write into a directory this run: make it, and clear a killed run's temps
-        # (the destination lock guarantees no other run is writing there).
+        # (the destination lock guarantees no other run is writing there; workers that
+        # share it write the race days the queue gave each, in their own directories).
         if directory in self._prepared:
             return
         self._prepared.add(directory)
