@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -51,6 +52,28 @@ class ServerInfo:
 class ServerStats:
     requests: int  # every API request received, throttled ones included
     throttled: int
+    images: int = 0  # image requests received
+    cpu_seconds: float = 0.0  # the server process's CPU time so far
+    # When each API request since the last reset arrived (time.monotonic(), the same clock
+    # in every process of the machine); only when the fake was started with log_requests.
+    arrivals: tuple[float, ...] = ()
+
+
+class _Stamped(Counter[str]):
+    """The fake's request counter, noting when each count went up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[float] = []
+
+    def __setitem__(self, key: str, value: int) -> None:
+        if value > self.get(key, 0):
+            self.arrivals.append(time.monotonic())
+        super().__setitem__(key, value)
+
+    def clear(self) -> None:
+        self.arrivals.clear()
+        super().clear()
 
 
 def _serve(
@@ -63,8 +86,12 @@ def _serve(
     if throttle is not None:
         options["throttle"] = Throttle(per_second=throttle[0], burst=throttle[1])
 
+    log_requests = options.pop("log_requests", False)
+
     async def main() -> None:
         async with FakeRunSignup(**options) as fake:
+            if log_requests:
+                fake._state.request_counts = _Stamped()
             creds = fake.credentials
             key = Credentials(
                 creds.rsu_api_key, creds.rsu_api_secret, creds.api_key, creds.api_secret
@@ -84,7 +111,16 @@ def _serve(
                         fake.faults.add(Fault.slow(argument), endpoint="images")
                 elif command == "reset":
                     fake.reset_stats()
-                conn.send(ServerStats(sum(fake.request_counts.values()), fake.throttled_count))
+                counts = fake.request_counts
+                conn.send(
+                    ServerStats(
+                        sum(counts.values()),
+                        fake.throttled_count,
+                        fake.image_request_count,
+                        time.process_time(),
+                        tuple(counts.arrivals) if isinstance(counts, _Stamped) else (),
+                    )
+                )
 
     asyncio.run(main())
 
@@ -117,13 +153,16 @@ class FakeServer:
 
 @contextmanager
 def fake_server(
-    *, throttle: tuple[float, int] | None = None, **options: Any
+    *, throttle: tuple[float, int] | None = None, pin: bool = True, **options: Any
 ) -> Iterator[FakeServer]:
     """A ``FakeRunSignup(**options)`` serving from a child process on its own CPU.
 
     ``throttle``: (per_second, burst) of the fake's per-key rate limit (error 14).
+    ``pin=False``: neither process pinned (the clients are other processes, which would
+    inherit the benchmark's CPU). ``log_requests=True``: the stats carry each API
+    request's arrival time.
     """
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") and pin else []
     server_cpu = cpus[0] if cpus else None
     if len(cpus) > 1 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(cpus[1:]))  # keep the client off the server's CPU
