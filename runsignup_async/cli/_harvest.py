@@ -21,6 +21,7 @@ from ._credentials import resolve_auth
 from ._endpoints import add_common
 from ._output import CliError
 from ._progress import make_progress, render_summary, watch_limits
+from ._rate import RATE_HELP, rate_limit_of
 from ._redis import redis_options
 from ._workers import add_queue_flags, add_worker_commands
 
@@ -131,7 +132,7 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"download_concurrency": args.download_concurrency}
     options.update(redis_options(args))
     if args.rate is not None:
-        options["rate_limit"] = RateLimit(per_second=args.rate, burst=max(1, int(args.rate)))
+        options["rate_limit"] = rate_limit_of(args.rate)
     return options
 
 
@@ -275,7 +276,7 @@ def add_harvest_commands(commands: Any) -> None:
     )
     p.add_argument("--concurrency", type=int, default=8, help="race days listed at once")
     p.add_argument("--download-concurrency", type=int, default=8, help="images fetched at once")
-    p.add_argument("--rate", type=float, help="API requests per second (default: the SDK's)")
+    p.add_argument("--rate", type=float, help=f"{RATE_HELP} (default: the SDK's)")
     p.add_argument("--since-last", action="store_true", help="only photos new since the last run")
     p.add_argument("--fake", action="store_true", help="harvest from an embedded fake server")
     p.add_argument("--quiet", action="store_true", help="no progress display, summary only")

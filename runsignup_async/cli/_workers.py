@@ -16,6 +16,7 @@ from ..workers._queue import connect
 from ._credentials import resolve_auth
 from ._output import CliError
 from ._progress import make_progress, render_summary
+from ._rate import RATE_HELP, rate_limit_of
 from ._redis import REDIS_ENV, redis_options
 
 __all__ = ["add_queue_flags", "add_worker_commands", "run_queued"]
@@ -80,8 +81,6 @@ def _quiet_saq() -> None:
 
 
 async def _worker(args: argparse.Namespace) -> int:
-    from .._ratelimit import RateLimit
-
     _quiet_saq()
     url = _redis_url(args)
     options: dict[str, Any] = {
@@ -89,7 +88,7 @@ async def _worker(args: argparse.Namespace) -> int:
         "shared_limits": url,
     }
     if args.rate is not None:
-        options["rate_limit"] = RateLimit(per_second=args.rate, burst=max(1, int(args.rate)))
+        options["rate_limit"] = rate_limit_of(args.rate)
     if args.max_concurrency is not None:
         options["max_concurrency"] = args.max_concurrency
     auth = resolve_auth(args, ENDPOINTS["get-race-photos"])
@@ -130,7 +129,7 @@ def add_worker_commands(commands: Any, add_common: Any, add_s3_endpoint: Any) ->
     )
     p.add_argument("--concurrency", type=int, default=2, help="race days harvested at once")
     p.add_argument("--download-concurrency", type=int, default=8, help="images fetched at once")
-    p.add_argument("--rate", type=float, help="API requests per second, for the whole fleet")
+    p.add_argument("--rate", type=float, help=f"{RATE_HELP}, for the whole fleet")
     p.add_argument(
         "--max-concurrency",
         type=int,
