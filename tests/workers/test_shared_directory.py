@@ -18,7 +18,7 @@ from runsignup_async.harvester.layout import MANIFEST_NAME
 from runsignup_async.testing import FakeRunSignup, Fault
 from runsignup_async.workers import enqueue_harvest, follow_harvest
 
-from .conftest import Workers
+from .conftest import CLI, Workers, env_for
 from .test_workers import jobs_of, until
 
 from harvest.conftest import check_files, fast_client, image_files, temp_files  # isort: skip
@@ -115,3 +115,29 @@ async def test_a_local_harvest_is_refused_while_workers_hold_the_directory(
     async with fast_client(fake) as client:  # the workers gone, the directory is free
         summary = await harvest(client, fake.race_days(), dest)
     assert summary.ok and summary.photos_skipped == len(fake.race_days()) * 5
+
+
+@pytest.mark.runsignup_fake(seed=27, races=3, days_per_race=2, photos_per_race_day=4)
+async def test_harvest_queue_with_bare_race_ids_queues_their_race_days_and_reports_an_unknown_race(
+    runsignup_fake: FakeRunSignup, own_redis: RedisServer, workers: Workers, tmp_path: Path
+) -> None:
+    fake = runsignup_fake
+    dest = tmp_path / "season"
+    race_ids = sorted({race_id for race_id, _ in fake.race_days()})
+    unknown = max(race_ids) + 1000
+    await workers.start(fake, *local_args(own_redis, dest))
+    races = [f"--race={race_id}" for race_id in [*race_ids, unknown]]
+    harvest_cmd = await asyncio.create_subprocess_exec(
+        *CLI, "harvest", *races, "--queue", own_redis.url, "--dest", str(dest), "--quiet",
+        "--base-url", fake.base_url,
+        env=env_for(fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(harvest_cmd.communicate(), 120)
+    assert harvest_cmd.returncode == 1, err.decode()  # a race could not be read
+    days = len(fake.race_days())
+    assert f"queued {days} race days for {dest}" in err.decode()
+    summary = out.decode()
+    assert f"race days: {days}/{days + 1} listed, 1 failed" in summary, summary
+    assert str(unknown) in summary
+    assert check_files(fake, dest, ("original",)) == days * 4  # every race day of each race
+    assert fake.request_counts["get-race"] == len(race_ids) + 1  # one read of each race
