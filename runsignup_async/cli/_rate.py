@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._ratelimit import RateLimit
+from .. import RateLimit
 
 __all__ = ["JITTER_ALLOWANCE", "RATE_HELP", "rate_limit_of"]
 
