@@ -27,7 +27,8 @@ async def run_queued(args: argparse.Namespace, races: list[RaceDay | int]) -> in
     client = None
     if any(isinstance(race, int) for race in races):  # bare race ids: read their race days
         auth = resolve_auth(args, ENDPOINTS["get-race"])
-        client = Client(auth, base_url=args.base_url)
+        limit = None if args.rate is None else rate_limit_of(args.rate)
+        client = Client(auth, base_url=args.base_url, rate_limit=limit)
     if client is not None:
         async with client:
             queued = await enqueue_harvest(

@@ -129,7 +129,7 @@ async def test_harvest_queue_with_bare_race_ids_queues_their_race_days_and_repor
     races = [f"--race={race_id}" for race_id in [*race_ids, unknown]]
     harvest_cmd = await asyncio.create_subprocess_exec(
         *CLI, "harvest", *races, "--queue", own_redis.url, "--dest", str(dest), "--quiet",
-        "--base-url", fake.base_url,
+        "--base-url", fake.base_url, "--rate", "50",
         env=env_for(fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(harvest_cmd.communicate(), 120)
