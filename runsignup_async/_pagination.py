@@ -255,6 +255,15 @@ class AlbumsOfRaceDay:
 _DONE = object()
 
 
+@attrs.frozen
+class _DayEnd:
+    """A race day's listing ended (``error`` None: whole); queued after its last page."""
+
+    day: RaceDay
+    position: PagePosition
+    error: RunSignupError | None
+
+
 class RaceDayIterator(Generic[T]):
     """Items of many race days, walked concurrently. See the module docstring."""
 
@@ -327,11 +336,25 @@ class RaceDayIterator(Generic[T]):
                     running -= 1
                 elif isinstance(item, BaseException):
                     raise item
+                elif isinstance(item, _DayEnd):
+                    self._ended(item)
                 else:
                     for value in item:
                         yield value
         finally:
             await _cancel_all(workers)
+
+    def _ended(self, end: _DayEnd) -> None:
+        """Report a race day once the consumer has been handed all its items: a day in
+        ``report.completed`` has nothing of it still on its way."""
+        report = self.report
+        report.positions[end.day] = end.position
+        if end.error is not None:
+            report.failures[end.day] = end.error
+            return
+        report.completed.append(end.day)
+        if end.position.max_uploaded_ts is not None:
+            report.max_uploaded_ts[end.day] = end.position.max_uploaded_ts
 
     async def _worker(self, source: RaceSource[RaceDay], queue: asyncio.Queue[Any]) -> None:
         try:
@@ -348,16 +371,14 @@ class RaceDayIterator(Generic[T]):
                         async for page in pages:
                             await queue.put(page)
                 except RunSignupError as exc:
-                    self.report.positions[day] = listing.position
                     if self._on_error == "raise":
+                        self.report.positions[day] = listing.position
                         await queue.put(exc)
                         return
-                    self.report.failures[day] = exc
+                    await queue.put(_DayEnd(day, listing.position, exc))
                     continue
-                self.report.completed.append(day)
-                self.report.positions[day] = listing.position
-                if listing.position.max_uploaded_ts is not None:
-                    self.report.max_uploaded_ts[day] = listing.position.max_uploaded_ts
+                # Behind the day's pages in the queue: reported once they were handed out.
+                await queue.put(_DayEnd(day, listing.position, None))
         except Exception as exc:  # a bug or bad input: surface it, never lose it
             await queue.put(exc)
             return

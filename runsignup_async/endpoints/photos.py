@@ -123,7 +123,9 @@ class Photos(Namespace):
         recorded in ``.report.failures``, a race whose days cannot be read (an unknown
         race) in ``.report.failed_races``, and the others complete. A race day given
         twice (or also through its race id) is walked once. ``positions`` (from a
-        failed walk's ``.report.positions``) resumes race days where they stopped.
+        failed walk's ``.report.positions``) resumes race days where they stopped. A race
+        day enters ``.report.completed`` (or ``.report.failures``) only once every photo
+        of it has been handed out.
         """
         check_range("num", num, 1, MAX_PAGE_SIZE)
         check_bool("include_participant_uploads", include_participant_uploads)

@@ -381,3 +381,21 @@ async def test_bad_input_is_refused_before_any_request(
 
 def test_photo_type_is_the_public_model() -> None:
     assert Photo.__module__ == "runsignup_async.models.photos"
+
+
+async def test_iter_many_reports_a_race_day_only_after_handing_out_its_last_photo(
+    fake: FakeRunSignup,
+) -> None:
+    days = [fake.add_race_day(7500 + n, photos=12) for n in range(4)]
+    races = [(d.race_id, d.race_event_days_id) for d in days]
+    left = {RaceDay(d.race_id, d.race_event_days_id): len(d.photo_ids) for d in days}
+    async with client_for(fake) as client:
+        walk = client.photos.iter_many(races, concurrency=4, num=NUM)
+        async for photo in walk:
+            day = RaceDay(photo.race_id, photo.race_event_days_id)  # type: ignore[arg-type]
+            # Its pages all sit in the walk's queue long before the consumer gets here.
+            assert day not in walk.report.completed
+            left[day] -= 1
+            assert all(left[d] == 0 for d in walk.report.completed)
+            await asyncio.sleep(0.005)  # a slow consumer: the listings end well ahead
+    assert set(walk.report.completed) == set(left) and set(left.values()) == {0}
