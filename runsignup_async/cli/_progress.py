@@ -71,6 +71,8 @@ class PlainProgress:
         where = _where(event)
         if event.kind == "race_day_listed":
             self.line(f"listed {where}")
+        elif event.kind == "race_day_done":
+            self.line(f"recorded {where}")
         elif event.kind == "race_day_failed":
             self.line(f"FAILED listing {where}: {event.detail}")
         elif event.kind == "photo_failed":

@@ -40,8 +40,9 @@ from .manifest import Manifest
 
 __all__ = ["Committer", "DoneRow"]
 
-# (race_id, race_event_days_id, photo_id, size, path relative to dest, bytes, sha256)
-DoneRow = tuple[int, int, int, str, str, int, str]
+# (race_id, race_event_days_id, photo_id, size, path relative to dest, bytes, sha256,
+#  image_identity)
+DoneRow = tuple[int, int, int, str, str, int, str, str]
 
 
 @attrs.frozen
@@ -131,30 +132,37 @@ class Committer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
-            task = self._settle(self._take())
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                # Every run ends by cancelling this task, often mid-batch. The batch
-                # carries on regardless: let it finish and record what it made durable.
-                # A failure is kept for commit() and commit_now() to raise: the run must
-                # not end looking whole with files it never recorded.
-                await asyncio.wait([task])
-                if (error := task.exception()) is not None:
-                    self._failure = error
-                raise
+            await self._wait([self._settle(self._take())])
             self._room.set()
 
     async def commit(self) -> None:
         """Commit what is pending, and wait for the batches being committed meanwhile:
-        everything handed over so far is durable and recorded (a queue worker's job ends
-        so). Raises the error of a batch that failed."""
+        everything handed over so far is durable and recorded, and what the manifest had
+        queued is written (a race day ends so, and a queue worker's job). Raises the error
+        of a batch that failed."""
         if self._failure is not None:
             raise self._failure
-        mine = self._settle(self._take())
-        for task in [*self._settling, mine]:
-            await asyncio.shield(task)
+        self._settle(self._take())
+        await self._wait(list(self._settling))
         self._room.set()
+
+    async def _wait(self, tasks: list[asyncio.Future[None]]) -> None:
+        """Wait for every one of ``tasks`` (batches) to end; raise the first failure.
+
+        A cancel does not stop them: every run ends by cancelling its tasks, often
+        mid-batch, and a batch carries on regardless (its thread cannot be stopped). Wait
+        for each to finish and record what it made durable, and keep a failure for
+        commit() and commit_now() to raise: the run must not end looking whole with files
+        it never recorded, nor while a batch still writes.
+        """
+        try:
+            await asyncio.wait(tasks)  # never cancels them
+        except asyncio.CancelledError:
+            await asyncio.wait(tasks)
+            self._failure = self._failure or _first_failure(tasks)
+            raise
+        if (error := _first_failure(tasks)) is not None:
+            raise error
 
     def _settle(self, batch: _Batch) -> asyncio.Future[None]:
         """Make ``batch`` durable (in a thread), then record it: a task, tracked until
@@ -220,7 +228,13 @@ class Committer:
 
     def _record(self, rows: list[DoneRow]) -> None:
         manifest = self.manifest
-        for race_id, day_id, photo_id, size, path, nbytes, sha256 in rows:
+        for race_id, day_id, photo_id, size, path, nbytes, sha256, image in rows:
             manifest.queue_file(race_id, day_id, photo_id, size, status="done", path=path,
-                                nbytes=nbytes, sha256=sha256)  # fmt: skip
+                                nbytes=nbytes, sha256=sha256, image=image)  # fmt: skip
         manifest.flush()
+
+
+def _first_failure(tasks: list[asyncio.Future[None]]) -> BaseException | None:
+    """The error of the first of ``tasks`` that failed (each one's is retrieved)."""
+    errors = [task.exception() for task in tasks if not task.cancelled()]
+    return next((error for error in errors if error is not None), None)

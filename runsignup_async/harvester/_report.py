@@ -12,8 +12,15 @@ from . import _settings as S
 __all__ = ["EventKind", "Failure", "HarvestEvent", "HarvestStats", "HarvestSummary", "Key"]
 
 Key = tuple[int, int]
+# race_day_done: the race day's listing and downloads have ended and the destination has
+# recorded it (its manifest object written, or its SQLite rows committed).
 EventKind = Literal[
-    "race_day_listed", "race_day_failed", "photo_skipped", "photo_downloaded", "photo_failed"
+    "race_day_listed",
+    "race_day_failed",
+    "race_day_done",
+    "photo_skipped",
+    "photo_downloaded",
+    "photo_failed",
 ]
 
 

@@ -2,7 +2,8 @@
 
 Tables: ``photos`` (metadata per photo, keyed by race, race day and photo id), ``files``
 (one row per photo and size: status ``done``/``failed``/``missing``, path relative to
-``dest``, byte count, sha256, last error), ``bibs`` (the bib index, kept from
+``dest``, byte count, sha256, last error, and ``image``: what the listing said of the
+image it holds, ``image_identity``), ``bibs`` (the bib index, kept from
 ``photos.bibs`` by triggers), ``race_days`` (per race day high-water mark of
 ``uploaded_ts`` for ``--since-last``) and ``runs``.
 
@@ -37,7 +38,7 @@ _quote: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii
 # Pages the write-ahead log may hold before a commit copies it into the database (and
 # fsyncs both, holding the event loop): fewer, larger checkpoints than SQLite's 1,000.
 WAL_CHECKPOINT_PAGES: Final = 10_000
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS photos (
     race_id INTEGER NOT NULL,
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS files (
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL,
+    image TEXT,
     PRIMARY KEY (race_id, race_event_days_id, photo_id, size)
 );
 -- The bib index: kept by the triggers below from photos.bibs, so that it follows every
@@ -118,10 +120,10 @@ _UPSERT_PHOTO: Final = (
     " sizes=excluded.sizes, seen_at=excluded.seen_at"
 )
 _UPSERT_FILE: Final = (
-    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
+    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
     " ON CONFLICT DO UPDATE SET status=excluded.status, path=excluded.path,"
     " bytes=excluded.bytes, sha256=excluded.sha256, error=excluded.error,"
-    " attempts=files.attempts + 1, updated_at=excluded.updated_at"
+    " attempts=files.attempts + 1, updated_at=excluded.updated_at, image=excluded.image"
 )
 
 
@@ -153,6 +155,7 @@ class FileRecord:
     bytes: int | None
     sha256: str | None
     error: str | None
+    image: str | None
 
 
 @attrs.frozen
@@ -189,7 +192,20 @@ class Manifest:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # One write transaction: queue workers sharing a directory open it at once,
+            # and only one of them may add the column.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+                if "image" not in columns:
+                    # A version 1 manifest: its files name no image, so none is taken for
+                    # current; each is fetched again once and recorded with its image.
+                    conn.execute("ALTER TABLE files ADD COLUMN image TEXT")
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         except BaseException:
             conn.close()
             raise
@@ -240,7 +256,7 @@ class Manifest:
     ) -> dict[str, FileRecord]:
         """What was written of a photo's files (rows still queued are not seen)."""
         rows = self._conn.execute(
-            "SELECT size, status, path, bytes, sha256, error FROM files"
+            "SELECT size, status, path, bytes, sha256, error, image FROM files"
             " WHERE race_id=? AND race_event_days_id=? AND photo_id=?",
             (race_id, race_event_days_id, photo_id),
         ).fetchall()
@@ -258,13 +274,14 @@ class Manifest:
         nbytes: int | None = None,
         sha256: str | None = None,
         error: str | None = None,
+        image: str | None = None,
     ) -> None:
         """Record one size of one photo at the next ``flush()``. A ``done`` row must only be
         queued once its file is durable under its final name (fsynced, renamed, directory
         fsynced): the manifest never claims a file that a crash could take back."""
         self._files.append(
             (race_id, race_event_days_id, photo_id, size, status, path, nbytes, sha256, error,
-             time.time())
+             time.time(), image)
         )  # fmt: skip
 
     @property

@@ -26,7 +26,7 @@ from . import _settings as S
 from ._races import race_days
 from ._report import EventKind, Failure, HarvestEvent, HarvestStats, HarvestSummary, Key
 from .layout import check_sizes, photo_key
-from .sinks import Body, FileRef, Sink, sink_for
+from .sinks import Body, FileRef, Sink, image_identity, sink_for
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -63,8 +63,12 @@ class _Harvest:
         self.progress = progress
         self.stats = HarvestStats()
         self.report = ManyReport()
-        self.failed_days: set[Key] = set()
+        self.failed_days: set[Key] = set()  # race days still open with a failure
         self.noted = (0, 0)  # race days already reported listed, failed
+        # Per race day still open: downloads planned and not yet ended; and the race days
+        # whose listing has ended, with their newest upload, waiting for those downloads.
+        self.jobs: dict[Key, int] = {}
+        self.listed: dict[Key, datetime | None] = {}
 
     def emit(
         self,
@@ -85,30 +89,40 @@ class _Harvest:
         self.report = walk.report
         async with walk:
             async for photo in walk:
-                self.note_listings()
+                await self.note_listings()
                 job = await self.plan(photo)
                 if job is not None:
                     await queue.put(job)  # waits while the workers are behind
-        self.note_listings()
+        await self.note_listings()
         for _ in range(workers):
             await queue.put(None)
 
-    def note_listings(self) -> None:
-        """Report race days whose listing ended since the last look."""
+    async def note_listings(self) -> None:
+        """Report race days whose listing ended since the last look (``iter_many`` reports
+        a race day only after handing out its last photo) and close those with nothing
+        left to download."""
         report = self.report
         listed, failed = self.noted
         if len(report.completed) == listed and len(report.failures) == failed:
             return
+        self.noted = (len(report.completed), len(report.failures))
+        ended = []
         for day in report.completed[listed:]:
+            key = (day.race_id, day.race_event_days_id)
             self.stats.race_days_listed += 1
-            self.emit("race_day_listed", (day.race_id, day.race_event_days_id))
+            self.emit("race_day_listed", key)
+            ended.append((key, report.max_uploaded_ts.get(day)))
         for day, exc in list(report.failures.items())[failed:]:
             key = (day.race_id, day.race_event_days_id)
             self.stats.race_days_failed += 1
             self.failed_days.add(key)
             self.stats.fail(Failure(key[0], key[1], None, None, _reason(exc)))
             self.emit("race_day_failed", key, detail=_reason(exc))
-        self.noted = (len(report.completed), len(report.failures))
+            ended.append((key, None))
+        for key, newest in ended:
+            self.listed[key] = newest
+            if not self.jobs.get(key):
+                await self.race_day_done(key)
 
     def races_failed(self, failed: dict[int, RunSignupError]) -> None:
         """Report bare race ids whose race days could not be read, as failed race days."""
@@ -146,13 +160,15 @@ class _Harvest:
             except ValueError as exc:
                 self.photo_failed(key, photo.photo_id, [(size, _reason(exc))])
                 return None
-            refs.append(FileRef(*key, photo.photo_id, size, where, image.image_url))
+            identity = image_identity(image.image_url, image.width, image.height)
+            refs.append(FileRef(*key, photo.photo_id, size, where, image.image_url, identity))
         done = await sink.stored(photo, refs)  # what is stored whole: no request at all
         todo = tuple(ref for ref in refs if ref.size not in done)
         if not todo:
             stats.photos_skipped += 1
             self.emit("photo_skipped", key, photo.photo_id)
             return None
+        self.jobs[key] = self.jobs.get(key, 0) + 1
         return _Job(race_id, photo, todo)
 
     # --- downloading ---------------------------------------------------------------------
@@ -180,6 +196,9 @@ class _Harvest:
         else:
             self.stats.photos_downloaded += 1
             self.emit("photo_downloaded", key, photo.photo_id)
+        self.jobs[key] -= 1
+        if not self.jobs[key] and key in self.listed:
+            await self.race_day_done(key)
 
     async def fetch_file(self, ref: FileRef) -> int:
         """Stream one image from the image host into the sink; its byte count."""
@@ -203,15 +222,18 @@ class _Harvest:
             self.stats.fail(Failure(key[0], key[1], photo_id, size, reason))
         self.emit("photo_failed", key, photo_id, "; ".join(f"{s}: {r}" for s, r in errors))
 
-    # --- the end -------------------------------------------------------------------------
+    # --- the end of a race day and of the run ------------------------------------------
 
-    async def race_days_done(self) -> None:
-        """Tell the sink of each race day listed whole; its mark moves only if nothing of
-        it failed."""
-        for day in self.report.completed:
-            key = (day.race_id, day.race_event_days_id)
-            newest = self.report.max_uploaded_ts.get(day)
-            await self.sink.race_day_done(*key, newest, whole=key not in self.failed_days)
+    async def race_day_done(self, key: Key) -> None:
+        """Every photo of the race day was listed (or its listing failed) and every one of
+        its downloads has ended: the sink records it now, and forgets it. Its
+        ``--since-last`` mark moves only if nothing of it failed."""
+        newest = self.listed.pop(key)
+        self.jobs.pop(key, None)
+        whole = key not in self.failed_days
+        self.failed_days.discard(key)
+        await self.sink.race_day_done(*key, newest, whole=whole)
+        self.emit("race_day_done", key)
 
     async def run(
         self, days: list[RaceDay], concurrency: int, failed: dict[int, RunSignupError]
@@ -241,7 +263,6 @@ class _Harvest:
             await asyncio.gather(*tasks, return_exceptions=True)
             background.cancel()
             await asyncio.gather(background, return_exceptions=True)
-        await self.race_days_done()
         summary = self.stats.summary()
         self.sink.finished(ok=summary.ok)
         return summary

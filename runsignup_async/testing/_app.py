@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
+import attrs
 from aiohttp import web
 
 from ..auth import (
@@ -247,6 +248,17 @@ class FakeRunSignup:
         return self.data.add_photos(
             race_id, race_event_days_id, n, uploaded_ts=uploaded_ts, album_id=album_id
         )
+
+    def edit_photo(self, photo_id: int, **changes: Any) -> None:
+        """Change a photo in place (its ``width``/``height``, ``bibs``, ...), as an edit
+        on RunSignup would: listed changed from the next request on."""
+        old = self.data.photo_index[photo_id]
+        new = attrs.evolve(old, **changes)
+        day = self.data.days[(old.race_id, old.race_event_days_id)]
+        day.photos = [new if p.photo_id == photo_id else p for p in day.photos]
+        day.reindex()
+        self.data.photo_index[photo_id] = new
+        self._state.photo_cache.pop(photo_id, None)
 
     def image_bytes(self, photo_id: int, size: str) -> bytes:
         """What the image origin serves for that photo and size (original/large/thumbnail)."""

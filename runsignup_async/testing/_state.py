@@ -106,7 +106,7 @@ class ServerState:
     site_url: str = ""
     processed_posts: list[ProcessedPost] = attrs.Factory(list)
     request_counts: Counter[str] = attrs.Factory(Counter)
-    # Rendered photo JSON per photo id; photos never change once made.
+    # Rendered photo JSON per photo id (edit_photo drops a changed one).
     photo_cache: dict[int, str] = attrs.Factory(dict)
 
     def record(self, endpoint: str, call: Call, payload: Any, response: Any) -> None:

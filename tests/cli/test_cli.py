@@ -163,6 +163,7 @@ def test_harvest_from_races_file_then_bibs(
     assert code == 0, err
     assert "24 downloaded" in out and "Harvest complete" in out
     assert "listed race" in err  # plain log lines when not on a terminal
+    assert "recorded race" in err  # each race day as it is recorded
 
     photo = fake.photos(*fake.race_days()[0])[0]
     bib = next(p["bibs"][0] for r in fake.race_days() for p in fake.photos(*r) if p["bibs"])

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
@@ -19,6 +20,9 @@ from runsignup_async.harvester.layout import is_temp_name
 from runsignup_async.testing import FakeRunSignup
 
 from .s3server import MotoS3
+
+if TYPE_CHECKING:
+    from .dests import Dest
 
 FINAL = r"^\d+/\d+/[A-Za-z0-9_-]+/\d+-(original|large|thumbnail)\.jpg$"
 
@@ -176,3 +180,13 @@ def api_secrets(fake: FakeRunSignup) -> list[str]:
     """The fake's API credentials: none may ever reach the image host or the store."""
     creds = fake.credentials
     return [creds.rsu_api_key, creds.rsu_api_secret, creds.api_key, creds.api_secret]
+
+
+@pytest.fixture(params=["directory", "bucket"])
+def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Dest:
+    """The test runs once per sink: a local directory, then a bucket on moto."""
+    from .dests import BucketDest, DirectoryDest  # it uses this module's checks
+
+    if request.param == "directory":
+        return DirectoryDest(tmp_path / "harvest")
+    return BucketDest(request.getfixturevalue("moto_s3"), request.getfixturevalue("bucket"))

@@ -123,8 +123,18 @@ class MotoS3:
             data: bytes = body.read()
         return data
 
-    def put(self, bucket: str, key: str, data: bytes) -> None:
-        self._s3().put_object(Bucket=bucket, Key=key, Body=data)
+    def put(
+        self, bucket: str, key: str, data: bytes, metadata: dict[str, str] | None = None
+    ) -> None:
+        self._s3().put_object(Bucket=bucket, Key=key, Body=data, Metadata=metadata or {})
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._s3().delete_object(Bucket=bucket, Key=key)
+
+    def metadata(self, bucket: str, key: str) -> dict[str, str]:
+        """The object's user metadata (x-amz-meta-*)."""
+        found: dict[str, str] = self._s3().head_object(Bucket=bucket, Key=key)["Metadata"]
+        return found
 
     def uploads_in_progress(self, bucket: str) -> int:
         return len(self._s3().list_multipart_uploads(Bucket=bucket).get("Uploads", ()))

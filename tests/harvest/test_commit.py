@@ -161,7 +161,7 @@ def _stage(directory: Path, name: str, data: bytes = b"jpeg") -> tuple[str, str]
 
 
 def _row(photo_id: int, rel: str) -> commit_module.DoneRow:
-    return (1, 2, photo_id, "original", rel, 4, "00")
+    return (1, 2, photo_id, "original", rel, 4, "00", "/images/1.jpg 1x1")
 
 
 def _on_disk(*paths: str) -> tuple[bytes | None, ...]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
-from runsignup_async.harvester import harvest
+from runsignup_async.harvester import MANIFEST_NAME, harvest
 from runsignup_async.testing import FakeRunSignup, Fault
 
 from .conftest import check_files, fast_client, harvest_then_sigkill, image_files, temp_files
@@ -25,6 +26,11 @@ async def test_sigkill_mid_harvest_then_rerun_completes(
         fake, str(tmp_path), far_enough=lambda: len(image_files(tmp_path)) >= 10
     )
     assert len(image_files(tmp_path)) < 90
+    with sqlite3.connect(tmp_path / MANIFEST_NAME) as db:  # claims only whole files
+        done = db.execute("SELECT photo_id, path, bytes FROM files WHERE status='done'")
+        for photo_id, path, nbytes in done:
+            data = (tmp_path / path).read_bytes()
+            assert len(data) == nbytes and data == fake.image_bytes(photo_id, "original")
     fake.faults.clear()
     async with fast_client(fake) as client:
         summary = await harvest(client, fake.race_days(), tmp_path)

@@ -160,3 +160,25 @@ def test_a_manifest_made_before_the_bib_triggers_keeps_its_index_right(
         m.queue_photo(1, _photo(5, (7,)))
         m.flush()
         assert [h.bib for h in m.bib_index()] == [7]
+
+
+def test_a_manifest_without_image_records_opens_and_claims_no_image(tmp_path: Path) -> None:
+    # Schema 1: files rows with no record of which image they hold.
+    path = tmp_path / "m.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE files (race_id INTEGER NOT NULL, race_event_days_id INTEGER NOT NULL,"
+            " photo_id INTEGER NOT NULL, size TEXT NOT NULL, status TEXT NOT NULL, path TEXT,"
+            " bytes INTEGER, sha256 TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+            " updated_at REAL NOT NULL, PRIMARY KEY (race_id, race_event_days_id, photo_id, size))"
+        )
+        db.execute("INSERT INTO files VALUES (1, 9, 5, 'original', 'done', 'a.jpg', 3, 'x', NULL,"
+                   " 1, 0)")  # fmt: skip
+    with Manifest.open(path) as m:
+        assert m.files_of(1, 9, 5)["original"].image is None  # so fetched again, once
+        m.queue_file(1, 9, 5, "original", status="done", path="a.jpg", nbytes=3,
+                      image="/5.jpg 10x10")  # fmt: skip
+        m.flush()
+        assert m.files_of(1, 9, 5)["original"].image == "/5.jpg 10x10"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)

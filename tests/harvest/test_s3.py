@@ -115,29 +115,6 @@ async def test_since_last_on_a_bucket_downloads_only_new_photos(
     assert len(day["photos"]) == 16
 
 
-@pytest.mark.runsignup_fake(seed=3, races=2, photos_per_race_day=6)
-async def test_a_photo_whose_image_changed_is_fetched_again(
-    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
-) -> None:
-    fake = runsignup_fake
-    dest = f"s3://{bucket}/photos"
-    async with fast_client(fake) as client:
-        await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
-        # As if the photo's image had been somewhere else when it was stored.
-        race_id, day_id = fake.race_days()[0]
-        key = f"photos/{bucket_manifest.manifest_key(race_id, day_id)}"
-        doc = json.loads(moto_s3.get(bucket, key))
-        photo_id, entry = next(iter(doc["photos"].items()))
-        entry["files"]["original"]["source"] = "https://old.example/elsewhere.jpg"
-        moto_s3.put(bucket, key, json.dumps(doc).encode())
-        fake.reset_stats()
-        again = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
-    assert again.ok and again.files_downloaded == 1 and fake.image_request_count == 1
-    assert json.loads(moto_s3.get(bucket, key))["photos"][photo_id]["files"]["original"][
-        "source"
-    ] == fake.image_url(int(photo_id), "original")
-
-
 @pytest.mark.runsignup_fake(seed=5, races=1, photos_per_race_day=6)
 async def test_uploaded_filename_is_never_a_key(
     runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import socket
 import sys
@@ -31,10 +32,12 @@ async def test_sigkill_mid_harvest_leaves_only_whole_objects_and_resume_complete
     runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
 ) -> None:
     fake = runsignup_fake
-    fake.faults.add(Fault.slow(0.05), endpoint="images")  # keep the child busy long enough
+    fake.faults.add(Fault.slow(0.1), endpoint="images")  # keep the child busy long enough
     await harvest_then_sigkill(
         fake, f"s3://{bucket}/photos", "--s3-endpoint", moto_s3.endpoint,
-        far_enough=lambda: len(moto_s3.image_keys(bucket, "photos")) >= 10,
+        "--concurrency", "1", "--download-concurrency", "4",
+        # Killed with a race day recorded and others under way.
+        far_enough=lambda: bool(moto_s3.keys(bucket, "photos/_manifests/")),
     )  # fmt: skip
     # A PUT whose body had all arrived when the child died may still complete: let the
     # server finish what it received (an object is whole either way).
@@ -44,6 +47,17 @@ async def test_sigkill_mid_harvest_leaves_only_whole_objects_and_resume_complete
     for key in left:  # whatever a killed run left is whole
         photo_id = int(key.rsplit("/", 1)[1].split("-")[0])
         assert moto_s3.get(bucket, key) == fake.image_bytes(photo_id, "original"), key
+    claimed = 0
+    for key in moto_s3.keys(bucket, "photos/_manifests/"):  # claims only whole objects
+        for pid, entry in json.loads(moto_s3.get(bucket, key))["photos"].items():
+            for record in entry["files"].values():
+                data = moto_s3.get(bucket, f"photos/{record['key']}")
+                assert len(data) == record["bytes"] and data == fake.image_bytes(
+                    int(pid), "original"
+                )
+                assert hashlib.sha256(data).hexdigest() == record["sha256"]
+                claimed += 1
+    assert 0 < claimed < 60
     fake.faults.clear()
     fake.reset_stats()
     async with fast_client(fake) as client:

@@ -15,7 +15,7 @@ import pytest
 from runsignup_async import TransportError
 from runsignup_async.harvester import MANIFEST_NAME
 from runsignup_async.harvester._tempfile import TempFile
-from runsignup_async.harvester.sinks import Body, DirectorySink, FileRef
+from runsignup_async.harvester.sinks import Body, DirectorySink, FileRef, image_identity
 from runsignup_async.harvester.sinks import directory as directory_module
 from runsignup_async.testing import FakeRunSignup, Fault
 
@@ -24,8 +24,9 @@ from .conftest import fast_client, temp_files
 
 def _ref(fake: FakeRunSignup, size: str) -> FileRef:
     photo_id = next(iter(fake.data.photo_index))
-    return FileRef(1, 2, photo_id, size, f"1/2/3/{photo_id}-{size}.jpg",
-                   fake.image_url(photo_id, size))  # fmt: skip
+    url = fake.image_url(photo_id, size)
+    return FileRef(1, 2, photo_id, size, f"1/2/3/{photo_id}-{size}.jpg", url,
+                   image_identity(url, 1, 1))  # fmt: skip
 
 
 async def _save(fake: FakeRunSignup, dest: Path, ref: FileRef) -> None:

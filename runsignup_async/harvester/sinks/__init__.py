@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ._base import Body, FileRef, Sink
+from ._base import Body, FileRef, Sink, image_identity
 from .directory import DirectorySink
 from .s3 import S3Sink, StoreError
 
@@ -19,6 +19,7 @@ __all__ = [
     "S3Sink",
     "Sink",
     "StoreError",
+    "image_identity",
     "is_s3",
     "sink_for",
 ]

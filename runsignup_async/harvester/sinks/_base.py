@@ -11,9 +11,14 @@ What every sink promises:
   matched Content-Length, never partly. A cancelled or failed save leaves nothing that a
   later run takes for done.
 - ``stored`` answers from the sink's own record and state, without an image request, and
-  only for what is whole and current (same size, same image).
-- ``race_day_done`` is told once per race day whose listing and downloads ended; the
-  sink moves the ``--since-last`` mark only when ``whole`` is true.
+  only by one rule (``is_current``): the sink recorded the file whole, from the image the
+  listing names now (``image_identity``), and it is still there at the size recorded. A
+  file or object the record does not claim (a killed run's last saves) is fetched again:
+  the API gives no byte count or hash that could vouch for it.
+- ``race_day_done`` is told once per race day, as soon as its listing and downloads have
+  ended: the sink records the day then (so a long run's finished race days can be read
+  while it goes on) and forgets it; it moves the ``--since-last`` mark only when
+  ``whole`` is true.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -33,7 +39,25 @@ from ...errors import DownloadError
 if TYPE_CHECKING:
     from ...models import Photo
 
-__all__ = ["Body", "FileRef", "Sink"]
+__all__ = ["Body", "FileRef", "Sink", "image_identity", "is_current"]
+
+
+def image_identity(url: str, width: int, height: int) -> str:
+    """What the listing says about one image: its URL's path and its dimensions. A new
+    upload gets a new file name on RunSignup's image hosts, an edit new dimensions: either
+    is fetched again. Not the query (a pre-signed URL's signature changes with every
+    listing, the image does not), nor the host (images move between hosts and CDNs, and
+    the fake's image host gets a new port each time it starts)."""
+    return f"{urlsplit(url).path} {width}x{height}"
+
+
+def is_current(
+    ref: FileRef, recorded: tuple[str, str | None, int | None], found: int | None
+) -> bool:
+    """The rule both sinks skip a file by: ``recorded`` (key, image, bytes) as the sink
+    recorded it done, ``found`` the size it has now (None: not there)."""
+    key, image, nbytes = recorded
+    return key == ref.key and image == ref.image and nbytes is not None and found == nbytes
 
 
 @attrs.frozen
@@ -46,6 +70,7 @@ class FileRef:
     size: str
     key: str
     url: str
+    image: str  # image_identity(): what the listing says the image is
 
 
 class Body:

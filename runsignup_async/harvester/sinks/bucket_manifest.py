@@ -8,14 +8,16 @@ are race ids, so ``_manifests`` never meets an image)::
                                "uploaded_filename": "a.jpg",
                                "files": {"original": {"key": "1/2/7/3-original.jpg",
                                                       "bytes": 123, "sha256": "...",
-                                                      "source": "https://host/3.jpg"}}}}}
+                                                      "image": "/3.jpg 800x600"
+                                                      }}}}}
 
-It is written when a race day ends, with a conditional put: ``mode="create"`` when there
-was none, else the e-tag it was read with. Another writer in between (a second worker)
-makes the put fail; the object is read again, merged with what this run adds, and put
-again. ``source`` is the image URL without its query (a pre-signed URL's signature
-changes with every listing, the image does not): a photo whose image moved is fetched
-again. ``photos-by-bib s3://...`` reads these objects alone.
+It is written as soon as a race day's listing and downloads have ended (and by an
+interrupted run, for its open race days, without a mark), with a conditional put:
+``mode="create"`` when there was none, else the e-tag it was read with. Another writer in
+between (a second worker) makes the put fail; the object is read again, merged with what
+this run adds, and put again. ``image`` is what the listing said of the image
+(``image_identity``): a photo whose image changed is fetched again. ``photos-by-bib
+s3://...`` reads these objects alone.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
     from ...models import Photo
 
-__all__ = ["MANIFESTS", "DayManifest", "bib_hits", "manifest_key", "photo_entry", "source_of"]
+__all__ = ["MANIFESTS", "DayManifest", "bib_hits", "manifest_key", "photo_entry"]
 
 MANIFESTS: Final = "_manifests"
 FORMAT: Final = 1
@@ -44,11 +46,6 @@ WRITE_ATTEMPTS: Final = 5
 
 def manifest_key(race_id: int, race_event_days_id: int) -> str:
     return f"{MANIFESTS}/{race_id}/{race_event_days_id}.json"
-
-
-def source_of(url: str) -> str:
-    """The image's identity in its URL: everything before the query and fragment."""
-    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def photo_entry(photo: Photo) -> dict[str, Any]:

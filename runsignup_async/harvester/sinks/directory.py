@@ -9,6 +9,11 @@ one per file system for a batch before its renames; elsewhere an fsync per file.
 a file is recorded done only after its rename is on disk, and a cancelled or failed save
 removes its temporary file: a file under a final name is always whole.
 
+When a race day ends (``race_day_done``) its files are committed and recorded at once and
+its mark moved, so the manifest shows the day while the run goes on. A file under a final
+name that the manifest does not record as done from the image listed now (a run killed
+between rename and record, an image changed since) is fetched again (``is_current``).
+
 Queue workers on one machine share a directory (``shared=True``): each holds the lock
 shared (``_lock``), writes only the race days the queue gave it, and records them in the
 one manifest (WAL mode: readers never wait, writers wait their turn in short
@@ -28,13 +33,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from .._commit import Committer
+from .._commit import Committer, DoneRow
 from .._lock import DestinationLock
 from .._sync import FileSystems, file_systems
 from .._tempfile import TempFile, remove_stale_temps
 from ..layout import MANIFEST_NAME, Layout
 from ..manifest import Manifest
-from ._base import Body, FileRef, Sink
+from ._base import Body, FileRef, Sink, is_current
 
 if TYPE_CHECKING:
     from ...models import Photo
@@ -73,7 +78,6 @@ class DirectorySink(Sink):
         self._prepared: set[str] = set()
         self._parents: set[str] = set()
         self._days_with_rows: dict[tuple[int, int], bool] = {}
-        self._marks: list[tuple[int, int, datetime | None]] = []
         self._outcome = "ok"
         self._run_id = 0
 
@@ -97,10 +101,8 @@ class DirectorySink(Sink):
         with self._stack:
             try:
                 # What was downloaded, even in an interrupted run, is made durable and
-                # recorded; a race day's mark moves only after its files are recorded.
+                # recorded (race days that ended were recorded as they ended).
                 self.committer.commit_now()
-                for mark in self._marks:
-                    self.manifest.mark_race_day_done(*mark)
             except Exception:
                 self.manifest.finish_run(self._run_id, "interrupted")
                 if interrupted:
@@ -116,10 +118,8 @@ class DirectorySink(Sink):
         await self.committer.run()
 
     async def checkpoint(self) -> None:
+        # Race day marks move as each race day ends (race_day_done), after its files.
         await self.committer.commit()
-        marks, self._marks = self._marks, []
-        for mark in marks:
-            self.manifest.mark_race_day_done(*mark)
 
     def forget(self, race_id: int, race_event_days_id: int) -> None:
         self._days_with_rows.pop((race_id, race_event_days_id), None)
@@ -140,12 +140,10 @@ class DirectorySink(Sink):
         done = set()
         for ref in files:
             record = known.get(ref.size)
-            if (
-                record is not None
-                and record.status == "done"
-                and record.path == ref.key
-                and _intact(self.layout.path_of(ref.key), record.bytes)
-            ):
+            if record is None or record.status != "done" or record.path is None:
+                continue  # not claimed by the manifest: fetched again
+            recorded = (record.path, record.image, record.bytes)
+            if is_current(ref, recorded, _size_on_disk(self.layout.path_of(ref.key))):
                 done.add(ref.size)  # done and still on disk: no request at all
         return done
 
@@ -163,8 +161,10 @@ class DirectorySink(Sink):
     async def race_day_done(
         self, race_id: int, race_event_days_id: int, newest: datetime | None, *, whole: bool
     ) -> None:
-        if whole:
-            self._marks.append((race_id, race_event_days_id, newest))
+        await self.committer.commit()  # recorded at once, not with whatever batch is next
+        self.forget(race_id, race_event_days_id)
+        if whole:  # after its files are recorded, never before
+            self.manifest.mark_race_day_done(race_id, race_event_days_id, newest)
 
     def _prepare(self, directory: str) -> None:
         # First write into a directory this run: make it, and clear a killed run's temps
@@ -191,9 +191,7 @@ class DirectorySink(Sink):
         durable = self.file_systems is None
         if body.expected is not None and body.expected <= FLUSH_BYTES:
             data = [chunk async for chunk in body]  # whole and checked, or raised
-            row = (ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size, ref.key,
-                   body.nbytes, body.sha256)  # fmt: skip
-            await self.committer.held(path, data, row)
+            await self.committer.held(path, data, _done_row(ref, body))
             return
         temp = TempFile(path)
         pending: list[bytes] = []
@@ -212,16 +210,20 @@ class DirectorySink(Sink):
             # Safe even after a rename: the temp name is gone then, and its fd closed.
             temp.discard()
             raise
-        row = (ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size, ref.key,
-               body.nbytes, body.sha256)  # fmt: skip
+        row = _done_row(ref, body)
         if durable:
             self.committer.renamed(directory, row)
         else:
             await self.committer.staged(temp.tmp, path, row)
 
 
-def _intact(path: str, nbytes: int | None) -> bool:
+def _done_row(ref: FileRef, body: Body) -> DoneRow:
+    return (ref.race_id, ref.race_event_days_id, ref.photo_id, ref.size, ref.key,
+            body.nbytes, body.sha256, ref.image)  # fmt: skip
+
+
+def _size_on_disk(path: str) -> int | None:
     try:
-        return nbytes is not None and os.stat(path).st_size == nbytes
+        return os.stat(path).st_size
     except OSError:
-        return False
+        return None

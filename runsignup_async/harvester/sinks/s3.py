@@ -15,14 +15,23 @@ body) are kept for the small manifest objects (``bucket_manifest``).
 
 Resuming: the first time a run meets a race day it reads the day's manifest object and
 lists the day's keys with their sizes (one request per 1,000 objects). An object listed
-at the size the manifest recorded, from the same image, is done; an object the manifest
-does not know yet (a run killed before the day ended) is whole by S3's semantics and is
-kept as done.
+at the size the manifest recorded, from the image the listing names now, is done
+(``is_current``). An object the manifest does not claim (saved by a run killed before its
+race day ended) is whole by S3's semantics; which image it holds, and its byte count, are
+in its own metadata (``IMAGE_METADATA``, ``BYTES_METADATA``, sent with its PUT, so written
+with the bytes or not at all): one HEAD reads them, and the object is done only if they
+name the image listed now and its size now. Anything else is fetched again and overwritten.
+
+Memory: a race day's entries are held from its first photo until ``race_day_done``, which
+writes its manifest object and drops them; a long run holds only the race days in flight.
+An interrupted run writes what it stored of its open race days as it closes (without
+moving a mark); a killed one writes nothing, so its last objects are fetched again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -33,15 +42,18 @@ import attrs
 
 from ...errors import RunSignupError, StoreError, ValidationError
 from . import bucket_manifest as bm
-from ._base import Body, FileRef, Sink
+from ._base import Body, FileRef, Sink, is_current
 
 if TYPE_CHECKING:
+    from obstore import Attributes
     from obstore.store import S3Store
 
     from ...models import Photo
     from ..manifest import BibHit
 
 __all__ = ["S3Sink", "StoreError", "bucket_bib_hits", "make_store", "parse_s3_url"]
+
+logger = logging.getLogger("runsignup_async.harvest")
 
 SINGLE_PUT_BYTES: Final = 5 * 1024 * 1024
 PART_BYTES: Final = 5 * 1024 * 1024  # S3's smallest part
@@ -51,6 +63,10 @@ STREAMING_UPLOADS: Final = 2
 STORE_RETRIES: Final = 3
 STORE_RETRY_TIMEOUT: Final = timedelta(seconds=60)
 CONNECT_TIMEOUT: Final = "5s"
+# User metadata (x-amz-meta-*) of every image object: its image_identity(), and its byte
+# count as the image host announced it (absent when it did not).
+IMAGE_METADATA: Final = "runsignup-image"
+BYTES_METADATA: Final = "runsignup-bytes"
 EXTRA_HINT: Final = "s3:// destinations need the s3 extra: pip install 'runsignup-async[s3]'"
 # S3's bucket naming rules (the strict ones: lowercase, digits, dots, hyphens).
 _BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -162,9 +178,19 @@ class S3Sink(Sink):
         await check_store(self.store, self.location)
 
     async def close(self, *, interrupted: bool) -> None:
-        # Every image put is whole once it returns; a race day's manifest is written when
-        # the day ends. A day cut short keeps its objects: the next run lists them.
-        self._days.clear()
+        # Race days still open (an interrupted run, a queue job cut short): record what
+        # was stored of them, so the next run does not fetch it again. Every entry is of
+        # an object whose put returned: none claims an image not stored whole.
+        days, self._days = self._days, {}
+        try:
+            for day in days.values():
+                if day.manifest is not None and any(e["files"] for e in day.photos.values()):
+                    await self._write(day, day.manifest, None)
+        except Exception:
+            if not interrupted:
+                raise
+            # The interruption is what the caller gets; these objects are fetched again.
+            logger.exception("harvest stopped; recording its last uploads failed too")
 
     async def _day(self, race_id: int, day_id: int) -> tuple[_Day, bm.DayManifest]:
         day = self._days.setdefault((race_id, day_id), _Day())
@@ -202,22 +228,38 @@ class S3Sink(Sink):
         sizes = await self._listing(day, race_id, day_id)
         done = set()
         for ref in files:
-            size = sizes.get(ref.key)
-            if size is None:
+            found = sizes.get(ref.key)
+            if found is None:
                 continue
             record = manifest.file(ref.photo_id, ref.size)
-            if record is None:
-                record = {"key": ref.key, "bytes": size, "sha256": None,
-                          "source": bm.source_of(ref.url)}  # fmt: skip
-            elif (record["key"], record["bytes"], record["source"]) != (
-                ref.key,
-                size,
-                bm.source_of(ref.url),
+            if record is None or not is_current(
+                ref, (record["key"], record.get("image"), record["bytes"]), found
             ):
-                continue  # another image, or not the size recorded: fetched again
+                # Not claimed by the manifest as this image: maybe by the object itself.
+                record = await self._own_record(ref, found)
+                if record is None:
+                    continue
             self._entry(day, ref.photo_id)["files"][ref.size] = record
             done.add(ref.size)
         return done
+
+    async def _own_record(self, ref: FileRef, listed: int) -> dict[str, Any] | None:
+        """What an object says of itself (one HEAD): its record when it holds ``ref``'s
+        image at the size it was listed with, else None."""
+        import obstore
+
+        try:
+            head = await obstore.get_async(self.store, ref.key, options={"head": True})
+        except FileNotFoundError:
+            return None  # gone since the listing
+        except Exception as exc:
+            raise _store_error(self.location, exc) from None
+        image = head.attributes.get(IMAGE_METADATA)
+        said = head.attributes.get(BYTES_METADATA, "")
+        nbytes = int(said) if said.isdigit() else None
+        if not is_current(ref, (ref.key, image, nbytes), head.meta["size"]) or listed != nbytes:
+            return None
+        return {"key": ref.key, "bytes": nbytes, "sha256": None, "image": image}
 
     def _entry(self, day: _Day, photo_id: int) -> dict[str, Any]:
         return day.photos[str(photo_id)]
@@ -235,22 +277,26 @@ class S3Sink(Sink):
     async def save(self, ref: FileRef, body: Body) -> None:
         import obstore
 
+        attributes: Attributes = {IMAGE_METADATA: ref.image}
+        if body.expected is not None:
+            attributes[BYTES_METADATA] = str(body.expected)
         try:
             if body.expected is not None and body.expected <= SINGLE_PUT_BYTES:
                 data = b"".join([chunk async for chunk in body])
-                await obstore.put_async(self.store, ref.key, data, use_multipart=False)
+                await obstore.put_async(self.store, ref.key, data, use_multipart=False,
+                                        attributes=attributes)  # fmt: skip
             else:
                 async with self._streams:
                     await obstore.put_async(self.store, ref.key, body, chunk_size=PART_BYTES,
-                                            max_concurrency=PARTS_IN_FLIGHT)  # fmt: skip
+                                            max_concurrency=PARTS_IN_FLIGHT,
+                                            attributes=attributes)  # fmt: skip
         except RunSignupError:
             raise  # the image host's error (raised through the body), not the store's
         except Exception as exc:
             raise _store_error(self.location, exc) from None
         day = self._days[(ref.race_id, ref.race_event_days_id)]
         self._entry(day, ref.photo_id)["files"][ref.size] = {
-            "key": ref.key, "bytes": body.nbytes, "sha256": body.sha256,
-            "source": bm.source_of(ref.url),
+            "key": ref.key, "bytes": body.nbytes, "sha256": body.sha256, "image": ref.image,
         }  # fmt: skip
 
     async def race_day_done(
@@ -259,8 +305,12 @@ class S3Sink(Sink):
         if (race_id, race_event_days_id) not in self._days:
             return  # a race day without a photo: nothing to record
         day, manifest = await self._day(race_id, race_event_days_id)
+        # Forgotten first: the memory a run holds does not grow with its race days.
         del self._days[(race_id, race_event_days_id)]
-        mark = int(newest.timestamp()) if whole and newest is not None else None
+        await self._write(day, manifest, newest if whole else None)
+
+    async def _write(self, day: _Day, manifest: bm.DayManifest, newest: datetime | None) -> None:
+        mark = None if newest is None else int(newest.timestamp())
         try:
             await bm.write(self.store, manifest, day.photos, mark)
         except Exception as exc:
