@@ -22,12 +22,12 @@ s3://...`` reads these objects alone.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+import msgspec
 
 from ..manifest import BibHit
 
@@ -70,7 +70,7 @@ class DayManifest:
 
     @classmethod
     def parse(cls, race_id: int, day_id: int, data: bytes, e_tag: str | None) -> DayManifest:
-        doc = json.loads(data)
+        doc = msgspec.json.decode(data)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError(f"{manifest_key(race_id, day_id)}: not a format {FORMAT} manifest")
         return cls(race_id, day_id, doc.get("high_water_ts"), doc.get("photos") or {}, e_tag)
@@ -123,7 +123,7 @@ async def write(
     current = read_as
     for _ in range(WRITE_ATTEMPTS - 1):
         doc = current.merge(photos, high_water_ts)
-        data = json.dumps(doc, separators=(",", ":")).encode()
+        data = msgspec.json.encode(doc)  # compact; several times faster than json's
         mode: Any = "create" if current.e_tag is None else {"e_tag": current.e_tag}
         try:
             result = await obstore.put_async(

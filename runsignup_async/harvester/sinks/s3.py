@@ -192,8 +192,15 @@ class S3Sink(Sink):
             # The interruption is what the caller gets; these objects are fetched again.
             logger.exception("harvest stopped; recording its last uploads failed too")
 
+    def _open_day(self, race_id: int, day_id: int) -> _Day:
+        # Not setdefault: that would build a _Day for every photo, to throw it away.
+        day = self._days.get((race_id, day_id))
+        if day is None:
+            day = self._days[(race_id, day_id)] = _Day()
+        return day
+
     async def _day(self, race_id: int, day_id: int) -> tuple[_Day, bm.DayManifest]:
-        day = self._days.setdefault((race_id, day_id), _Day())
+        day = self._open_day(race_id, day_id)
         if day.manifest is None:
             try:
                 day.manifest = await bm.read(self.store, race_id, day_id)
@@ -265,7 +272,7 @@ class S3Sink(Sink):
         return day.photos[str(photo_id)]
 
     def record_photo(self, race_id: int, photo: Photo) -> None:
-        day = self._days.setdefault((race_id, photo.race_event_days_id), _Day())
+        day = self._open_day(race_id, photo.race_event_days_id)
         day.photos[str(photo.photo_id)] = bm.photo_entry(photo)
 
     def forget(self, race_id: int, race_event_days_id: int) -> None:
