@@ -67,9 +67,15 @@ POLL_MAX: Final = 0.020
 # request granted within that time after a cut is the same news (the server is still
 # draining what the old rate sent), however many clients bring it.
 CUT_COOLDOWN: Final = 0.5
-# A finished call's lease is released by this client's next acquire (one round trip for
-# both) or, when none comes within RELEASE_DELAY seconds, on its own.
+# A finished call's lease is kept for this client's next call; when none comes within
+# RELEASE_DELAY seconds it is released (with the next acquire, or on its own).
 RELEASE_DELAY: Final = 0.002
+# A client takes as many tokens in one round trip as its calls would start within
+# BATCH_HORIZON seconds at its recent pace (at most BATCH_MAX), none of them due further
+# than BATCH_HORIZON ahead, and may spend a token until TOKEN_KEEP after it fell due.
+BATCH_HORIZON: Final = 0.020
+BATCH_MAX: Final = 32
+TOKEN_KEEP: Final = 0.25
 # While Redis is unreachable, one call in this many seconds tries it again.
 REDIS_RETRY_EVERY: Final = 1.0
 # A Redis that answers nothing within this many seconds counts as unreachable.

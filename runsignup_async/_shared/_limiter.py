@@ -2,11 +2,12 @@
 
 A slot is taken in three steps: the process-local limiter (this client alone may never
 exceed the group's rate or cap, so when its own share is clearly spent Redis is not
-asked), then one round trip to Redis that takes a token and a lease together (the grant
-may name a send time a moment ahead: the caller sleeps until then), then the send.
-A finished call's lease is released by the next acquire of this client (the same round
-trip) or, when none follows at once, by a release of its own; neither waits for the
-call's caller. Leases are renewed while calls run, so a killed process frees its slots
+asked), then a token and a lease, then the send. The token and the lease come from this
+client's reserve (``_reserve.py``: tokens granted ahead, the lease of a call that just
+ended) or else from one round trip to Redis that takes both together, and more tokens
+when the client is busy (a grant may name a send time a moment ahead: the caller sleeps
+until then). A lease left idle is given back to the group shortly after, without
+waiting for anyone. Leases are renewed while held, so a killed process frees its slots
 when its leases expire.
 
 Redis unreachable, at start or mid-run, fails no API call: the client goes on alone under
@@ -36,6 +37,7 @@ from .. import _constants as C
 from .._ratelimit import RateLimit, RateLimiter
 from ..errors import ValidationError
 from ._interface import LimitsSnapshot
+from ._reserve import Reserve, Token
 from ._store import CAP_FULL, GRANTED, Grant, RedisLimits
 
 __all__ = ["SharedLimiter"]
@@ -79,9 +81,12 @@ class SharedLimiter:
         self._fallback: RateLimiter | None = None
         self.client_id = uuid.uuid4().hex
         self._lease_ids = itertools.count()
-        self._held: set[str] = set()
+        self._held: set[str] = set()  # leases granted and not given back: renewed
+        self._reserve = Reserve()
+        self._refill: asyncio.Event | None = None  # set when a round trip for tokens ends
+        self._waiting = 0  # callers waiting for that round trip
         self._to_release: list[str] = []
-        self._flushing = False
+        self._sweep: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()  # one acquire at a time: a full cap is polled once
         self._paused_until = 0.0  # local clock
         self._clients = 1
@@ -121,9 +126,13 @@ class SharedLimiter:
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         tasks = list(self._tasks)
+        self._give_back(self._reserve.clear())
         if self._to_release and not self._degraded:
-            tasks.append(asyncio.ensure_future(self._flush()))
+            tasks.append(asyncio.ensure_future(self._send_releases()))
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._owns_redis:
@@ -155,6 +164,7 @@ class SharedLimiter:
     def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
         """A request was throttled: pause here at once, and tell the group."""
         self.throttles += 1
+        self._reserve.drop_tokens()
         if retry_after:
             self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
         if self._degraded:
@@ -174,31 +184,110 @@ class SharedLimiter:
     # --- Redis -------------------------------------------------------------------------------
 
     async def _grant(self) -> tuple[str, float] | None:
-        """A lease and the group's grant time, after sleeping until the send time; None
-        when Redis failed (the caller then goes on alone)."""
-        lease_id = f"{self.client_id}:{next(self._lease_ids)}"
+        """A lease and the group's time for the send, after sleeping until the send time;
+        None when Redis failed (the caller then goes on alone)."""
+        reserve = self._reserve
+        wanted = reserve.demand(time.monotonic())
+        kept = reserve.take_lease()
+        lease_id = kept or f"{self.client_id}:{next(self._lease_ids)}"
         try:
             await self._sleep_out_pause()
-            grant = await self._acquire(lease_id)
-            if grant is not None and grant.status != GRANTED:
-                # Only the waiting is done one caller at a time: a full cap or a pause is
-                # polled by one caller of this client, not by all of them.
-                async with self._lock:
-                    grant = await self._wait_for_grant(lease_id, grant)
-            if grant is None:
-                return None
-            self._held.add(lease_id)
-            self._ensure_renewer()
-            if grant.wait > 0:
-                await asyncio.sleep(grant.wait)
+            token = await self._reserved_token()
+            if self._degraded and time.monotonic() < self._next_try:
+                return None  # found gone by the round trip waited for
+            if kept is None or token is None:
+                # Where the group's rate binds, one token a call, as each call needs it: a
+                # batch reserved ahead would still go out after a cut or a pause.
+                wanted = max(wanted, 1 + self._waiting) if reserve.spare else 1
+                token = await self._ask(None if kept else lease_id, 0 if token else wanted, token)
+                if token is None:
+                    return None
+            self._top_up(wanted)
+            wait = token.send_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             await self._sleep_out_pause()
         except BaseException:
             # Cancelled (or worse) with the script perhaps run: give the lease back.
             self._release(lease_id)
             raise
-        return lease_id, grant.at
+        return lease_id, time.monotonic() + token.to_group
 
-    async def _wait_for_grant(self, lease_id: str, grant: Grant | None) -> Grant | None:
+    async def _reserved_token(self) -> Token | None:
+        """A token of the reserve, after the round trip for tokens that another caller of
+        this client has under way, if any: the callers of one burst share its batch."""
+        while True:
+            token = self._reserve.take_token(time.monotonic())
+            if token is not None or self._refill is None:
+                return token
+            self._waiting += 1
+            try:
+                await self._refill.wait()
+            finally:
+                self._waiting -= 1
+
+    def _top_up(self, wanted: int) -> None:
+        """While the group's rate has room to spare, refill the reserve in the background
+        before it runs dry, so that a busy client's calls do not wait for Redis at all.
+        (Where the rate binds, tokens are reserved ahead and asked for as needed.)"""
+        reserve = self._reserve
+        if self._refill is None and reserve.spare and reserve.tokens < wanted:
+            self._refill = asyncio.Event()
+            self._spawn(self._refill_tokens(self._refill, wanted))
+
+    async def _refill_tokens(self, refill: asyncio.Event, wanted: int) -> None:
+        epoch = self._reserve.epoch
+        try:
+            grant = await self._acquire(None, wanted)
+            if grant is not None and grant.status == GRANTED:
+                now = time.monotonic()
+                self._reserve.add_tokens(epoch, now, grant.at, grant.waits, grant.spare)
+        finally:
+            self._refill = None
+            refill.set()
+
+    async def _ask(self, new_lease: str | None, tokens: int, token: Token | None) -> Token | None:
+        """One round trip (more while the cap is full or the group paused) for what the
+        reserve lacked: a new lease, tokens, or both. None when Redis failed."""
+        refill = None
+        if tokens:
+            refill = self._refill = asyncio.Event()
+        epoch = self._reserve.epoch
+        try:
+            grant = await self._acquire(new_lease, tokens)
+            if grant is not None and grant.status == GRANTED:
+                token = self._own_token(epoch, grant, token)
+        finally:
+            if refill is not None:  # whatever came of it: waiters ask for themselves
+                self._refill = None
+                refill.set()
+        if grant is not None and grant.status != GRANTED:
+            # Only the waiting is done one caller at a time: a full cap or a pause is
+            # polled by one caller of this client, not by all of them.
+            async with self._lock:
+                grant = await self._wait_for_grant(new_lease, tokens, grant)
+            if grant is not None:
+                token = self._own_token(self._reserve.epoch, grant, token)
+        if grant is None:
+            return None
+        if new_lease is not None:
+            self._held.add(new_lease)
+            self._ensure_renewer()
+        return token
+
+    def _own_token(self, epoch: int, grant: Grant, token: Token | None) -> Token | None:
+        """The asking caller's token (the grant's first, when it asked for tokens); the
+        rest go to the reserve."""
+        if token is not None or not grant.waits:
+            return token
+        now = time.monotonic()
+        self._reserve.add_tokens(epoch, now, grant.at, grant.waits[1:], grant.spare)
+        return Token(now + grant.waits[0], grant.at - now)
+        return token
+
+    async def _wait_for_grant(
+        self, lease_id: str | None, tokens: int, grant: Grant | None
+    ) -> Grant | None:
         poll = C.POLL_MIN
         while grant is not None and grant.status != GRANTED:
             if grant.status == CAP_FULL:
@@ -208,17 +297,17 @@ class SharedLimiter:
                 until = time.monotonic() + grant.wait
                 self._paused_until = max(self._paused_until, until)
                 await self._sleep_out_pause()
-            grant = await self._acquire(lease_id)
+            grant = await self._acquire(lease_id, tokens)
         return grant
 
-    async def _acquire(self, lease_id: str) -> Grant | None:
+    async def _acquire(self, lease_id: str | None, tokens: int) -> Grant | None:
         """One round trip: a grant, a wait, or None when Redis failed."""
         release, self._to_release = self._to_release, []
         try:
             grant = await self._call(
-                self._store.acquire(lease_id, self.client_id, release),
-                # Granted after all: give the lease back.
-                abandoned=lambda _: self._release(lease_id),
+                self._store.acquire(lease_id, self.client_id, release, tokens),
+                # Granted after all: give the new lease back.
+                abandoned=lambda _: self._release(lease_id) if lease_id else None,
             )
         except RedisError as exc:
             self._degrade(exc)
@@ -234,28 +323,39 @@ class SharedLimiter:
             left = self._paused_until - time.monotonic()
 
     def _release(self, lease_id: str) -> None:
-        self._held.discard(lease_id)
         if self._degraded:
+            self._held.discard(lease_id)
             return  # the lease expires by itself
-        self._to_release.append(lease_id)
-        if not self._flushing:
-            self._flushing = True
-            self._spawn(self._flush())
+        if lease_id in self._held:
+            self._reserve.keep_lease(lease_id, time.monotonic())  # for the next call
+        else:
+            self._to_release.append(lease_id)  # never granted, or granted to no one
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(C.RELEASE_DELAY, self._sweep_idle)
 
-    async def _flush(self) -> None:
-        # The next acquire of this client carries the releases in its own round trip;
-        # only when none comes within RELEASE_DELAY are they sent on their own. (The
-        # slot is held that much longer for the other clients, never for this one.)
-        await asyncio.sleep(C.RELEASE_DELAY)
-        try:
-            while self._to_release and not self._degraded:
-                batch, self._to_release = self._to_release, []
-                try:
-                    await self._call(self._store.release(batch))
-                except RedisError:
-                    return  # the leases expire by themselves
-        finally:
-            self._flushing = False
+    def _sweep_idle(self) -> None:
+        # Leases idle for RELEASE_DELAY go back to the group, with the next acquire when
+        # one is sent meanwhile, else on their own. (A lease is held that much longer for
+        # the other clients, never for this one.) A timer, not a task: a busy client
+        # releases and takes leases back hundreds of times a second.
+        self._sweep = None
+        if self._degraded:
+            return
+        self._give_back(self._reserve.idle_since(time.monotonic(), C.RELEASE_DELAY))
+        if self._to_release:
+            self._spawn(self._send_releases())
+        if self._reserve.idle:
+            self._sweep = asyncio.get_running_loop().call_later(C.RELEASE_DELAY, self._sweep_idle)
+
+    def _give_back(self, leases: list[str]) -> None:
+        self._held.difference_update(leases)
+        self._to_release += leases
+
+    async def _send_releases(self) -> None:
+        batch, self._to_release = self._to_release, []
+        if batch:
+            with contextlib.suppress(RedisError):  # else the leases expire by themselves
+                await self._call(self._store.release(batch))
 
     async def _report_throttle(self, granted_at: float, retry_after: float | None) -> None:
         try:
@@ -329,7 +429,9 @@ class SharedLimiter:
             return
         self._degraded = True
         self._fallback = None  # sized afresh from the clients seen last
-        self._to_release.clear()  # those leases expire by themselves
+        self._reserve.clear()  # tokens and leases of a group out of reach
+        self._held.clear()  # the leases expire by themselves
+        self._to_release.clear()
         # The pool's other connections died with the server: drop them, or each would
         # fail once after Redis is back and end the sharing again.
         self._spawn(self._store.redis.connection_pool.disconnect())

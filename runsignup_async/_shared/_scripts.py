@@ -15,7 +15,9 @@ Keys (one hash tag, so a cluster keeps them on one node):
 
 The rate is GCRA with reservations: a grant may name a send time a little in the future
 (when the group's next token falls due), so a waiting caller sleeps once instead of
-polling. Each reservation holds a lease, so the cap bounds how far ahead they reach.
+polling. A busy client takes several tokens in one round trip (each with its own send
+time, none further ahead than a short horizon) and keeps a lease between its calls, so
+the group's rate and cap stay exact while Redis is asked less than once a call.
 """
 
 from __future__ import annotations
@@ -55,12 +57,16 @@ local function achieved_rate(w_start, w_cur, w_prev, w_full)
 end
 """
 
-# ARGV: 1 lease id, 2 client id, 3 the client's settings as one space-separated string
-# (ceiling per s, burst, cap, lease ms, adaptive 0/1, increase fraction, increase floor,
-# client ttl ms: one argument, because the client's cost of a call grows with each),
-# 4.. leases of this client to release first.
-# Returns {status, ms, grant time, clients seen}: status 0 granted (ms: sleep before
-# sending), 1 paused (ms: until the pause ends), 2 cap full (ms: until a lease expires).
+# ARGV: 1 a new lease's id ('' when the client reuses a lease it holds), 2 client id,
+# 3 the client's settings as one space-separated string (ceiling per s, burst, cap, lease
+# ms, adaptive 0/1, increase fraction, increase floor, client ttl ms, horizon ms: one
+# argument, because the client's cost of a call grows with each), 4 tokens wanted (0:
+# none), 5.. leases of this client to release first.
+# Returns {status, ms, group time, clients seen, first ms, interval ms, tokens}: status 0
+# granted (the j-th token, from 0, may be sent max(0, first + j * interval) ms after the
+# group time), 1 paused (ms: until the pause ends), 2 cap full (ms: until a lease
+# expires). Tokens beyond the first are granted only while their send time lies within
+# the horizon, so a batch never reserves the rate far ahead.
 ACQUIRE: Final = (
     _COMMON
     + """
@@ -69,8 +75,9 @@ for value in string.gmatch(ARGV[3], '%S+') do
   settings[#settings + 1] = tonumber(value)
 end
 local ceiling, burst, cap, lease_ms = settings[1], settings[2], settings[3], settings[4]
-local client_ttl = settings[8]
-for i = 4, #ARGV do
+local client_ttl, horizon = settings[8], settings[9]
+local lease, want = ARGV[1], tonumber(ARGV[4])
+for i = 5, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
 end
 redis.call('ZADD', KEYS[3], now, ARGV[2])
@@ -83,41 +90,56 @@ local s = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'cut_rate', 'cut_at',
   'w_start', 'w_cur', 'w_prev', 'w_full')
 local paused = tonumber(s[2]) or 0
 if now < paused then
-  return {1, tostring(paused - now), tostring(now), clients}
+  return {1, tostring(paused - now), tostring(now), clients, '0', '0', 0}
 end
-if redis.call('ZCARD', KEYS[2]) >= cap then
+if lease ~= '' and redis.call('ZCARD', KEYS[2]) >= cap then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return {2, tostring(tonumber(first[2]) - now), tostring(now), clients}
+  return {2, tostring(tonumber(first[2]) - now), tostring(now), clients, '0', '0', 0}
 end
 
-local rate = current_rate(ceiling, settings[5], tonumber(s[3]), tonumber(s[4]),
-  settings[6], settings[7])
-local interval = 1000 / rate
-local tat = math.max(tonumber(s[1]) or now, now)
-local send = math.max(now, tat - (burst - 1) * interval)
-tat = tat + interval
+local first, interval, granted, send = 0, 0, 0, now
+if want > 0 then
+  local rate = current_rate(ceiling, settings[5], tonumber(s[3]), tonumber(s[4]),
+    settings[6], settings[7])
+  interval = 1000 / rate
+  local tat = math.max(tonumber(s[1]) or now, now)
+  first = tat - (burst - 1) * interval - now
+  send = now + math.max(0, first)
+  granted = 1
+  while granted < want and first + granted * interval <= horizon do
+    granted = granted + 1
+  end
+  tat = tat + granted * interval
 
--- Count the grant in the window its send time falls in.
-local w_start = tonumber(s[5]) or send
-local w_cur = tonumber(s[6]) or 0
-local w_prev = tonumber(s[7]) or 0
-local w_full = tonumber(s[8]) or 0
-local windows = math.floor((send - w_start) / 1000)
-if windows >= 1 then
-  if windows == 1 then w_prev = w_cur else w_prev = 0 end
-  w_cur = 0
-  w_full = 1
-  w_start = w_start + windows * 1000
+  -- Count the grants in the window their first send time falls in.
+  local w_start = tonumber(s[5]) or send
+  local w_cur = tonumber(s[6]) or 0
+  local w_prev = tonumber(s[7]) or 0
+  local w_full = tonumber(s[8]) or 0
+  local windows = math.floor((send - w_start) / 1000)
+  if windows >= 1 then
+    if windows == 1 then w_prev = w_cur else w_prev = 0 end
+    w_cur = 0
+    w_full = 1
+    w_start = w_start + windows * 1000
+  end
+  w_cur = w_cur + granted
+
+  redis.call('HSET', KEYS[1], 'tat', tostring(tat), 'w_start', tostring(w_start),
+    'w_cur', w_cur, 'w_prev', w_prev, 'w_full', w_full)
+  -- An idle group's state goes away by itself.
+  redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(tat - now) + 60000))
 end
-w_cur = w_cur + 1
-
-redis.call('HSET', KEYS[1], 'tat', tostring(tat), 'w_start', tostring(w_start),
-  'w_cur', w_cur, 'w_prev', w_prev, 'w_full', w_full)
-redis.call('ZADD', KEYS[2], send + lease_ms, ARGV[1])
--- An idle group's state goes away by itself.
-redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(tat - now) + 60000))
-redis.call('PEXPIRE', KEYS[2], math.ceil(send - now + lease_ms) + 1000)
-return {0, tostring(send - now), tostring(now), clients}
+if lease ~= '' then
+  redis.call('ZADD', KEYS[2], send + lease_ms, lease)
+  -- Never shorten the set's life below a reservation's lease further ahead.
+  local ttl = math.ceil(send - now + lease_ms) + 1000
+  if redis.call('PTTL', KEYS[2]) < ttl then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+end
+return {0, tostring(math.max(0, first)), tostring(now), clients, tostring(first),
+  tostring(interval), granted}
 """
 )
 

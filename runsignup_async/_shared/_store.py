@@ -27,12 +27,15 @@ def group_keys(group: str) -> list[str]:
 
 @attrs.frozen
 class Grant:
-    """The answer to one acquire: a slot (``status`` GRANTED) or how long to wait."""
+    """The answer to one acquire: a lease and tokens (``status`` GRANTED) or how long to
+    wait. ``waits`` are the seconds after ``at`` at which each granted token may be sent."""
 
     status: int
-    wait: float  # seconds: before sending when granted, else until worth asking again
+    wait: float  # seconds: before the first send when granted, else until worth asking again
     at: float  # the group's clock (seconds) when decided
     clients: int
+    waits: tuple[float, ...] = ()
+    spare: bool = False  # the group's bucket holds tokens still, after these
 
 
 class RedisLimits:
@@ -54,18 +57,28 @@ class RedisLimits:
         # The acquire's settings, encoded once into one argument: redis-py's cost of a
         # call grows with each argument it encodes and packs.
         settings: list[Arg] = [limit.per_second, limit.burst, max_concurrency, self.lease_ms]
-        settings += [*self._adaptive(), C.CLIENT_TTL * 1000]
+        settings += [*self._adaptive(), C.CLIENT_TTL * 1000, C.BATCH_HORIZON * 1000]
         self._settings = " ".join(repr(value) for value in settings).encode()
         self._keys = [key.encode() for key in self.keys]
 
     def _adaptive(self) -> list[Arg]:
         return [int(self.limit.adaptive), C.INCREASE_FRACTION, C.INCREASE_FLOOR]
 
-    async def acquire(self, lease_id: str, client_id: str, release: Sequence[str]) -> Grant:
-        """Take a token and a lease for ``lease_id``, after releasing ``release``."""
-        args: list[Arg | bytes] = [lease_id, client_id, self._settings, *release]
-        status, wait_ms, now_ms, clients = await self._acquire(keys=self._keys, args=args)
-        return Grant(int(status), float(wait_ms) / 1000, float(now_ms) / 1000, int(clients))
+    async def acquire(
+        self, lease_id: str | None, client_id: str, release: Sequence[str], tokens: int = 1
+    ) -> Grant:
+        """Take ``tokens`` tokens (at most: see the horizon) and, unless ``lease_id`` is
+        None, a lease for it, after releasing ``release``."""
+        args: list[Arg | bytes] = [lease_id or "", client_id, self._settings, tokens, *release]
+        status, wait_ms, now_ms, clients, first_ms, interval_ms, granted = await self._acquire(
+            keys=self._keys, args=args
+        )
+        first, interval = float(first_ms) / 1000, float(interval_ms) / 1000
+        count = int(granted)
+        waits = tuple(max(0.0, first + j * interval) for j in range(count))
+        spare = count > 0 and first + count * interval <= 0
+        at = float(now_ms) / 1000
+        return Grant(int(status), float(wait_ms) / 1000, at, int(clients), waits, spare)
 
     async def release(self, lease_ids: Sequence[str]) -> None:
         await self.redis.zrem(self.keys[1], *lease_ids)
