@@ -15,6 +15,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -131,10 +132,12 @@ class FakeServer:
     def __init__(self, conn: Connection, info: ServerInfo) -> None:
         self._conn = conn
         self.info = info
+        self._lock = threading.Lock()  # a tracing thread may ask too
 
     def _ask(self, command: str, argument: Any = None) -> ServerStats:
-        self._conn.send((command, argument))
-        stats: ServerStats = self._conn.recv()
+        with self._lock:
+            self._conn.send((command, argument))
+            stats: ServerStats = self._conn.recv()
         return stats
 
     def stats(self) -> ServerStats:

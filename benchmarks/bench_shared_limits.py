@@ -225,8 +225,10 @@ def set_rate(redis: str, rate: float, seconds: float) -> list[tuple[str, bool]]:
 
 
 @contextmanager
-def tracing(info: ServerInfo, redis: str, group: str, limit: RateLimit) -> Iterator[None]:
-    """Print the group's rate twice a second, from a thread of this process."""
+def tracing(server: FakeServer, redis: str, group: str, limit: RateLimit) -> Iterator[None]:
+    """Print the group's rate twice a second, with the answers the server gave and
+    throttled since the last line, from a thread of this process."""
+    info = server.info
     stop = threading.Event()
 
     async def watch() -> None:
@@ -236,9 +238,19 @@ def tracing(info: ServerInfo, redis: str, group: str, limit: RateLimit) -> Itera
             rate_limit=limit, shared_limits=redis, shared_limits_key=group,
         ) as sdk:  # fmt: skip
             started = time.monotonic()
+            last = server.stats()
             while not stop.is_set():
                 seen = await sdk.limits_snapshot()
-                print(f"    {time.monotonic() - started:5.1f} s: {seen.rate:6.1f}/s", flush=True)
+                now = server.stats()
+                if now.requests < last.requests:  # the counters were reset: a new run
+                    last = attrs.evolve(now, requests=0, throttled=0)
+                print(
+                    f"    {time.monotonic() - started:5.1f} s: {seen.rate:6.1f}/s,"
+                    f" {now.requests - last.requests} answers,"
+                    f" {now.throttled - last.throttled} throttled",
+                    flush=True,
+                )
+                last = now
                 await asyncio.sleep(0.5)
 
     thread = threading.Thread(target=asyncio.run, args=(watch(),), daemon=True)
@@ -261,7 +273,7 @@ def adaptive(redis: str, limit: float, seconds: float, trace: bool) -> list[tupl
         )
         group = uuid.uuid4().hex
         ceiling = RateLimit(per_second=CEILING, burst=BURST)
-        with tracing(server.info, redis, group, ceiling) if trace else nullcontext():
+        with tracing(server, redis, group, ceiling) if trace else nullcontext():
             run = run_group(
                 server,
                 lambda races: Walk(server.info, races, ceiling, 16, CALLERS, seconds, redis, group),
