@@ -394,10 +394,10 @@ class Client:
             shown = shown_url(url, request.params)
         if self._on_request is not None:
             await self._on_request(RequestEvent(method=method, url=shown, attempt=attempt))
-        started = sent_at = time.monotonic()
+        started = granted_at = time.monotonic()
         status: int | None = None
         try:
-            async with self._limiter.slot() as sent_at:
+            async with self._limiter.slot() as granted_at:
                 started = time.monotonic()  # time the exchange, not the queue
                 raw = await send(session, request, url, timeout=self.timeout)
             status = raw.status
@@ -413,7 +413,7 @@ class Client:
             )
         except RunSignupError as exc:
             if isinstance(exc, RateLimitError):
-                self._limiter.on_throttle(sent_at, exc.retry_after)
+                self._limiter.on_throttle(granted_at, exc.retry_after)
             await self._report(method, path, shown, attempt, started, status, exc)
             raise
         self._budget.refund()

@@ -63,10 +63,6 @@ CLIENT_TTL: Final = 60.0
 # then less and less often, up to POLL_MAX.
 POLL_MIN: Final = 0.002
 POLL_MAX: Final = 0.020
-# A group's adaptive rate is cut at most once per CUT_COOLDOWN seconds: a throttle of a
-# request granted within that time after a cut is the same news (the server is still
-# draining what the old rate sent), however many clients bring it.
-CUT_COOLDOWN: Final = 0.5
 # A finished call's lease is kept for this client's next call; when none comes within
 # RELEASE_DELAY seconds it is released (with the next acquire, or on its own).
 RELEASE_DELAY: Final = 0.002

@@ -82,7 +82,8 @@ class RateLimiter:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:
-        """Hold an in-flight slot and a token for one attempt; yields the send time."""
+        """Hold an in-flight slot and a token for one attempt; yields the send time
+        (here also the token's grant time: no token is granted ahead)."""
         async with self._slots:
             self._in_flight += 1
             try:
@@ -131,15 +132,15 @@ class RateLimiter:
             return 0.0
         return len(sent) / max(C.RATE_WINDOW_MIN, now - sent[0])
 
-    def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
-        """A request sent at ``sent_at`` was throttled."""
+    def on_throttle(self, granted_at: float, retry_after: float | None = None) -> None:
+        """A request whose token was granted (and sent) at ``granted_at`` was throttled."""
         self.throttles += 1
         now = self._clock()
         if retry_after:
             self._paused_until = max(self._paused_until, now + retry_after)
         # Every request already in flight at the old rate will be throttled too; cutting
         # for each of them would collapse the rate, so one cut per round is enough.
-        if not self.limit.adaptive or sent_at <= self._cut_at:
+        if not self.limit.adaptive or granted_at <= self._cut_at:
             return
         basis = min(self.rate, max(self.achieved_rate(), C.MIN_RATE))
         self._cut_rate = max(C.MIN_RATE, basis * C.DECREASE_FACTOR)

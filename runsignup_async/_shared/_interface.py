@@ -14,11 +14,12 @@ class Limiter(Protocol):
     """What ``Client`` asks of a limiter: a slot per attempt, and word of each throttle."""
 
     def slot(self) -> AbstractAsyncContextManager[float]:
-        """Hold a token and an in-flight slot for one attempt; yields the send time."""
+        """Hold a token and an in-flight slot for one attempt; yields when the token was
+        granted (on the limiter's clock), which ``on_throttle`` takes back."""
         ...
 
-    def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
-        """The attempt that ``slot`` yielded ``sent_at`` to was throttled."""
+    def on_throttle(self, granted_at: float, retry_after: float | None = None) -> None:
+        """The attempt that ``slot`` yielded ``granted_at`` to was throttled."""
         ...
 
 

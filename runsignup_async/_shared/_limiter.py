@@ -146,14 +146,14 @@ class SharedLimiter:
         if not self._started:
             await self.start()
         if self._degraded and time.monotonic() < self._next_try:
-            async with self._alone().slot() as sent_at:
-                yield sent_at
+            async with self._alone().slot() as granted_at:
+                yield granted_at
             return
         async with self._front.slot():
             grant = await self._grant()
             if grant is None:  # Redis failed just now
-                async with self._alone().slot() as sent_at:
-                    yield sent_at
+                async with self._alone().slot() as granted_at:
+                    yield granted_at
                 return
             lease_id, granted_at = grant
             try:
@@ -161,16 +161,16 @@ class SharedLimiter:
             finally:
                 self._release(lease_id)
 
-    def on_throttle(self, sent_at: float, retry_after: float | None = None) -> None:
+    def on_throttle(self, granted_at: float, retry_after: float | None = None) -> None:
         """A request was throttled: pause here at once, and tell the group."""
         self.throttles += 1
         self._reserve.drop_tokens()
         if retry_after:
             self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
         if self._degraded:
-            self._alone().on_throttle(sent_at, retry_after)
+            self._alone().on_throttle(granted_at, retry_after)
             return
-        self._spawn(self._report_throttle(sent_at, retry_after))
+        self._spawn(self._report_throttle(granted_at, retry_after))
 
     async def snapshot(self) -> LimitsSnapshot:
         if not (self._degraded and time.monotonic() < self._next_try):
@@ -184,8 +184,8 @@ class SharedLimiter:
     # --- Redis -------------------------------------------------------------------------------
 
     async def _grant(self) -> tuple[str, float] | None:
-        """A lease and the group's time for the send, after sleeping until the send time;
-        None when Redis failed (the caller then goes on alone)."""
+        """A lease and the group's time of the token's grant, after sleeping until its
+        send time; None when Redis failed (the caller then goes on alone)."""
         reserve = self._reserve
         wanted = reserve.demand(time.monotonic())
         kept = reserve.take_lease()
@@ -211,7 +211,7 @@ class SharedLimiter:
             # Cancelled (or worse) with the script perhaps run: give the lease back.
             self._release(lease_id)
             raise
-        return lease_id, time.monotonic() + token.to_group
+        return lease_id, token.granted
 
     async def _reserved_token(self) -> Token | None:
         """A token of the reserve, after the round trip for tokens that another caller of
@@ -282,8 +282,7 @@ class SharedLimiter:
             return token
         now = time.monotonic()
         self._reserve.add_tokens(epoch, now, grant.at, grant.waits[1:], grant.spare)
-        return Token(now + grant.waits[0], grant.at - now)
-        return token
+        return Token(now + grant.waits[0], grant.at)
 
     async def _wait_for_grant(
         self, lease_id: str | None, tokens: int, grant: Grant | None

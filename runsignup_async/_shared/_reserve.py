@@ -34,11 +34,13 @@ _WINDOW: Final = 5 * C.BATCH_HORIZON
 
 @attrs.frozen
 class Token:
-    """One granted send: when it may be sent (local clock), and what to add to the local
-    clock to read the group's (a throttle report names the send on the group's clock)."""
+    """One granted send: when it may be sent (local clock), and when the group granted
+    it (the group's clock). A throttle report names the grant, not the send: a token
+    granted before a cut was spaced at the old rate, so its throttle is old news however
+    late it was sent."""
 
     send_at: float
-    to_group: float
+    granted: float
 
 
 class Reserve:
@@ -79,7 +81,7 @@ class Reserve:
         costs no other client a send). Tokens asked for before a throttle are dropped."""
         if epoch != self.epoch:
             return
-        self._tokens.extend(Token(now + wait, group_now - now) for wait in waits)
+        self._tokens.extend(Token(now + wait, group_now) for wait in waits)
         self.spare = spare
 
     def drop_tokens(self) -> None:

@@ -159,9 +159,9 @@ return renewed
 """
 )
 
-# ARGV: 1 grant time of the throttled request, 2 Retry-After ms (0: none), 3 ceiling,
-# 4 burst, 5 adaptive, 6 increase fraction, 7 increase floor, 8 min rate, 9 decrease factor,
-# 10 cooldown ms.
+# ARGV: 1 when the group granted the throttled request's token, 2 Retry-After ms (0:
+# none), 3 ceiling, 4 burst, 5 adaptive, 6 increase fraction, 7 increase floor, 8 min
+# rate, 9 decrease factor.
 # Returns {1 when this throttle cut the rate else 0, the rate now}.
 THROTTLE: Final = (
     _COMMON
@@ -182,10 +182,10 @@ end
 local cut_at = tonumber(s[4])
 local rate = current_rate(ceiling, adaptive, tonumber(s[3]), cut_at,
   tonumber(ARGV[6]), tonumber(ARGV[7]))
--- One cut per cooldown window: a request granted before the last cut, or soon after it
--- (while the server still drains what the old rate sent), brings the same news again,
--- whichever client brings it.
-if adaptive == 0 or (cut_at ~= nil and granted <= cut_at + tonumber(ARGV[10])) then
+-- One cut per round: a request granted before the last cut was spaced at the old rate,
+-- so its throttle is the same news again, whichever client brings it and however late
+-- it was sent. A request granted since was spaced at the cut rate: its throttle is news.
+if adaptive == 0 or (cut_at ~= nil and granted <= cut_at) then
   redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(tat - now) + 60000))
   return {0, tostring(rate)}
 end
@@ -193,8 +193,12 @@ local min_rate = tonumber(ARGV[8])
 local achieved = achieved_rate(tonumber(s[5]), tonumber(s[6]) or 0, tonumber(s[7]) or 0,
   tonumber(s[8]) or 0)
 local cut = math.max(min_rate, math.min(rate, math.max(achieved, min_rate)) * tonumber(ARGV[9]))
--- Drop saved-up burst so the cut takes effect at once: one token left.
-tat = math.max(tat, now + (burst - 1) * 1000 / cut)
+-- The cut takes effect right after the sends granted already (at the old rate), with
+-- no saved-up burst: the next grant is sent when the old rate's next would have been,
+-- the one after 1/cut later. (Keeping tat would let the new rate's wider burst window
+-- slip grants in among the old ones, a burst just when the server has none to give.)
+local next_send = math.max(now, tat - (burst - 1) * 1000 / rate)
+tat = next_send + (burst - 1) * 1000 / cut
 redis.call('HSET', KEYS[1], 'cut_rate', tostring(cut), 'cut_at', tostring(now),
   'tat', tostring(tat))
 redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(tat - now) + 60000))

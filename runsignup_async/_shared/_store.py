@@ -93,7 +93,7 @@ class RedisLimits:
         limit = self.limit
         args: list[Arg] = [granted_at * 1000, (retry_after or 0) * 1000]
         args += [limit.per_second, limit.burst]
-        args += [*self._adaptive(), C.MIN_RATE, C.DECREASE_FACTOR, C.CUT_COOLDOWN * 1000]
+        args += [*self._adaptive(), C.MIN_RATE, C.DECREASE_FACTOR]
         cut, _rate = await self._throttle(keys=self.keys, args=args)
         return bool(int(cut))
 

@@ -132,41 +132,78 @@ async def test_a_throttle_seen_by_one_client_holds_back_another(
     assert 0.3 <= waited < 1.0
 
 
-async def test_one_cut_per_cooldown_window_however_many_clients_saw_the_throttle(
-    limiters: Callable[..., SharedLimiter],
-    store: Callable[..., RedisLimits],
-    monkeypatch: pytest.MonkeyPatch,
+async def test_one_cut_per_round_however_many_clients_saw_the_throttle(
+    limiters: Callable[..., SharedLimiter], store: Callable[..., RedisLimits]
 ) -> None:
-    monkeypatch.setattr(C, "CUT_COOLDOWN", 0.2)
     limit = RateLimit(per_second=100.0, burst=10, adaptive=True)
     clients = [limiters(limit) for _ in range(4)]
     view = store(per_second=100.0, burst=10, adaptive=True)
-
-    async def throttled(client: SharedLimiter) -> None:
-        async with client.slot() as at:
-            pass
-        client.on_throttle(at)
-        await asyncio.sleep(0.05)  # the report reaches Redis in the background
-
     granted = []
     for client in clients:
         async with client.slot() as at:
             granted.append(at)
-    # All four were sent at the old rate and all four were throttled.
+    # All four were granted at the old rate and all four were throttled.
     for client, at in zip(clients, granted, strict=True):
         client.on_throttle(at)
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the reports reach Redis in the background
     assert sum(client.cuts for client in clients) == 1
     after_one = (await view.snapshot()).rate
     assert after_one < 100.0 * C.DECREASE_FACTOR + 1
-    # Granted just after the cut, while the server still drains the old rate: old news.
-    await throttled(clients[1])
-    assert sum(client.cuts for client in clients) == 1
-    # Granted once the cooldown is over and throttled again: news, a second cut.
-    await asyncio.sleep(0.2)
-    await throttled(clients[2])
+    # Granted after the cut and throttled again: news, a second cut.
+    async with clients[2].slot() as at:
+        pass
+    clients[2].on_throttle(at)
+    await asyncio.sleep(0.05)
     assert sum(client.cuts for client in clients) == 2
     assert (await view.snapshot()).rate < after_one
+
+
+async def test_a_token_granted_before_a_cut_and_sent_after_it_brings_old_news(
+    limiters: Callable[..., SharedLimiter],
+) -> None:
+    # 20/s with no burst: the second client's token is granted now and sent 50 ms later.
+    limit = RateLimit(per_second=20.0, burst=1, adaptive=True)
+    first, second = limiters(limit), limiters(limit)
+    async with first.slot() as first_at:
+        pass
+
+    async def reserved() -> tuple[float, float]:
+        async with second.slot() as at:
+            return at, time.monotonic()
+
+    waiting = asyncio.ensure_future(reserved())
+    await asyncio.sleep(0.01)  # its token is granted, and it sleeps until the send
+    first.on_throttle(first_at)
+    await asyncio.sleep(0.01)
+    assert first.cuts == 1
+    cut_seen = time.monotonic()
+    second_at, sent = await waiting
+    assert sent > cut_seen
+    # Sent after the cut, but spaced at the old rate: the same news, no second cut.
+    second.on_throttle(second_at)
+    await asyncio.sleep(0.05)
+    assert first.cuts + second.cuts == 1
+
+
+async def test_a_cut_takes_effect_after_the_sends_granted_already_without_a_burst(
+    store: Callable[..., RedisLimits],
+) -> None:
+    limits = store(per_second=100.0, burst=10, adaptive=True)
+    # The burst of 10 at once, then 5 more reserved 10 ms apart: a queue 50 ms deep.
+    grants = [await limits.acquire(None, "c1", []) for _ in range(15)]
+    sends = [grant.at + grant.waits[0] for grant in grants]
+    assert sends[-1] - sends[0] >= 0.04
+    assert await limits.throttle(grants[0].at, None)  # the cut
+    cut = (await limits.snapshot()).rate
+    assert cut < 100.0
+    after = [await limits.acquire(None, "c2", []) for _ in range(3)]
+    new_sends = [grant.at + grant.waits[0] for grant in after]
+    # The first grant after the cut goes out when the old rate's next would have gone,
+    # not among the old sends (the cut rate's wider burst window would slip it in), and
+    # the ones after it at the cut rate.
+    assert new_sends[0] >= sends[-1] + 1 / 100.0 - 0.001
+    for earlier, later in itertools.pairwise(new_sends):
+        assert later - earlier >= 1 / cut - 0.001
 
 
 async def test_the_shared_rate_climbs_back_after_a_cut(

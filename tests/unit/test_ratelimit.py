@@ -71,7 +71,7 @@ def test_throttle_cuts_to_a_fraction_of_the_achieved_rate_and_recovers_linearly(
     clock.now = began
     assert limiter.achieved_rate() == pytest.approx(50 / 0.98)
     assert limiter.rate == 100
-    limiter.on_throttle(sent_at=clock.now)
+    limiter.on_throttle(granted_at=clock.now)
     cut = 50 / 0.98 * C.DECREASE_FACTOR
     assert limiter.rate == pytest.approx(cut)
     clock.now += 1.0
@@ -87,7 +87,7 @@ def test_a_client_that_just_began_is_measured_over_the_time_it_has_been_sending(
         limiter._record_send(clock.now)
         clock.now += 0.005
     assert limiter.achieved_rate() == pytest.approx(20 / 0.1)
-    limiter.on_throttle(sent_at=clock.now)
+    limiter.on_throttle(granted_at=clock.now)
     assert limiter.rate == pytest.approx(200 * C.DECREASE_FACTOR)
 
 
@@ -98,7 +98,7 @@ def test_sends_an_instant_apart_are_measured_over_the_minimum_span() -> None:
     for _ in range(5):
         limiter._record_send(clock.now)
     assert limiter.achieved_rate() == pytest.approx(5 / C.RATE_WINDOW_MIN)
-    limiter.on_throttle(sent_at=clock.now)
+    limiter.on_throttle(granted_at=clock.now)
     assert limiter.rate == pytest.approx(5 / C.RATE_WINDOW_MIN * C.DECREASE_FACTOR)
 
 
@@ -109,12 +109,12 @@ def test_one_cut_per_round_of_requests_sent_at_the_old_rate() -> None:
         limiter._record_send(clock.now)
     sent_before_cut = clock.now
     clock.now += 0.01
-    limiter.on_throttle(sent_at=sent_before_cut)
+    limiter.on_throttle(granted_at=sent_before_cut)
     after_first = limiter.rate
-    limiter.on_throttle(sent_at=sent_before_cut)  # in flight before the cut: ignored
+    limiter.on_throttle(granted_at=sent_before_cut)  # in flight before the cut: ignored
     assert limiter.rate == pytest.approx(after_first)
     clock.now += 0.5
-    limiter.on_throttle(sent_at=clock.now)  # sent after the cut: cuts again
+    limiter.on_throttle(granted_at=clock.now)  # sent after the cut: cuts again
     assert limiter.rate < after_first
     assert limiter.throttles == 3
 
@@ -124,14 +124,14 @@ def test_rate_never_drops_below_the_floor() -> None:
     limiter = RateLimiter(RateLimit(per_second=10, burst=1), 1, clock=clock)
     for _ in range(20):
         clock.now += 0.001
-        limiter.on_throttle(sent_at=clock.now)
+        limiter.on_throttle(granted_at=clock.now)
     assert limiter.rate >= C.MIN_RATE
 
 
 def test_non_adaptive_mode_keeps_its_rate() -> None:
     clock = FakeClock()
     limiter = RateLimiter(RateLimit(per_second=40, burst=4, adaptive=False), 4, clock=clock)
-    limiter.on_throttle(sent_at=clock.now)
+    limiter.on_throttle(granted_at=clock.now)
     assert limiter.rate == 40
 
 
