@@ -330,7 +330,10 @@ class SharedLimiter:
         else:
             self._to_release.append(lease_id)  # never granted, or granted to no one
         if self._sweep is None:
-            self._sweep = asyncio.get_running_loop().call_later(C.RELEASE_DELAY, self._sweep_idle)
+            self._arm_sweep()
+
+    def _arm_sweep(self) -> None:
+        self._sweep = asyncio.get_running_loop().call_later(C.RELEASE_DELAY, self._sweep_idle)
 
     def _sweep_idle(self) -> None:
         # Leases idle for RELEASE_DELAY go back to the group, with the next acquire when
@@ -344,7 +347,7 @@ class SharedLimiter:
         if self._to_release:
             self._spawn(self._send_releases())
         if self._reserve.idle:
-            self._sweep = asyncio.get_running_loop().call_later(C.RELEASE_DELAY, self._sweep_idle)
+            self._arm_sweep()
 
     def _give_back(self, leases: list[str]) -> None:
         self._held.difference_update(leases)
