@@ -25,9 +25,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
 
 import attrs
 from redis.asyncio import Redis
@@ -36,6 +35,7 @@ from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from .. import _constants as C
 from .._ratelimit import RateLimit, RateLimiter
 from ..errors import ValidationError
+from ._background import Background
 from ._interface import LimitsSnapshot
 from ._reserve import Reserve, Token
 from ._store import CAP_FULL, GRANTED, Grant, RedisLimits
@@ -43,15 +43,6 @@ from ._store import CAP_FULL, GRANTED, Grant, RedisLimits
 __all__ = ["SharedLimiter"]
 
 logger = logging.getLogger("runsignup_async")
-
-T = TypeVar("T")
-
-
-def _collect(task: asyncio.Task[Any]) -> None:
-    # An abandoned command's error is of no use to anyone: retrieve it so asyncio does
-    # not report it as never retrieved.
-    if not task.cancelled():
-        task.exception()
 
 
 class SharedLimiter:
@@ -93,7 +84,7 @@ class SharedLimiter:
         self._degraded = False
         self._next_try = 0.0
         self._started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = Background()
         self._renewer: asyncio.Task[None] | None = None
         self.throttles = 0
         self.cuts = 0
@@ -111,7 +102,7 @@ class SharedLimiter:
         if self._started:
             return
         try:
-            await self._call(self._store.redis.ping())
+            await self._background.call(self._store.redis.ping())
         except (AuthenticationError, ResponseError) as exc:
             if self._owns_redis:
                 await self._store.redis.connection_pool.disconnect()
@@ -129,7 +120,7 @@ class SharedLimiter:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
-        tasks = list(self._tasks)
+        tasks = self._background.pending()
         self._give_back(self._reserve.clear())
         if self._to_release and not self._degraded:
             tasks.append(asyncio.ensure_future(self._send_releases()))
@@ -170,12 +161,12 @@ class SharedLimiter:
         if self._degraded:
             self._alone().on_throttle(granted_at, retry_after)
             return
-        self._spawn(self._report_throttle(granted_at, retry_after))
+        self._background.spawn(self._report_throttle(granted_at, retry_after))
 
     async def snapshot(self) -> LimitsSnapshot:
         if not (self._degraded and time.monotonic() < self._next_try):
             try:
-                return await self._call(self._store.snapshot())
+                return await self._background.call(self._store.snapshot())
             except RedisError as exc:
                 self._degrade(exc)
         alone = self._alone().snapshot()
@@ -233,7 +224,7 @@ class SharedLimiter:
         reserve = self._reserve
         if self._refill is None and reserve.spare and reserve.tokens < wanted:
             self._refill = asyncio.Event()
-            self._spawn(self._refill_tokens(self._refill, wanted))
+            self._background.spawn(self._refill_tokens(self._refill, wanted))
 
     async def _refill_tokens(self, refill: asyncio.Event, wanted: int) -> None:
         epoch = self._reserve.epoch
@@ -303,7 +294,7 @@ class SharedLimiter:
         """One round trip: a grant, a wait, or None when Redis failed."""
         release, self._to_release = self._to_release, []
         try:
-            grant = await self._call(
+            grant = await self._background.call(
                 self._store.acquire(lease_id, self.client_id, release, tokens),
                 # Granted after all: give the new lease back.
                 abandoned=lambda _: self._release(lease_id) if lease_id else None,
@@ -345,7 +336,7 @@ class SharedLimiter:
             return
         self._give_back(self._reserve.idle_since(time.monotonic(), C.RELEASE_DELAY))
         if self._to_release:
-            self._spawn(self._send_releases())
+            self._background.spawn(self._send_releases())
         if self._reserve.idle:
             self._arm_sweep()
 
@@ -357,11 +348,11 @@ class SharedLimiter:
         batch, self._to_release = self._to_release, []
         if batch:
             with contextlib.suppress(RedisError):  # else the leases expire by themselves
-                await self._call(self._store.release(batch))
+                await self._background.call(self._store.release(batch))
 
     async def _report_throttle(self, granted_at: float, retry_after: float | None) -> None:
         try:
-            if await self._call(self._store.throttle(granted_at, retry_after)):
+            if await self._background.call(self._store.throttle(granted_at, retry_after)):
                 self.cuts += 1
         except RedisError:
             pass  # the next acquire finds Redis gone and says so
@@ -376,38 +367,7 @@ class SharedLimiter:
             if self._held and not self._degraded:
                 # Not renewed: a lease may lapse, and the cap is briefly loose.
                 with contextlib.suppress(RedisError):
-                    await self._call(self._store.renew(list(self._held)))
-
-    async def _call(self, work: Awaitable[T], abandoned: Callable[[T], None] | None = None) -> T:
-        """Await a Redis command so that a cancellation reaches the caller at once.
-
-        redis-py finishes a command it has begun even when its task is cancelled, and
-        then returns the answer as if nothing had happened: the ``CancelledError`` is
-        lost, and whoever cancelled (``iter_many`` closing its workers) waits forever.
-        Here the command runs in a task of its own, shielded: the caller is cancelled at
-        once, and the command's answer, when it comes, goes to ``abandoned``.
-        """
-        task = asyncio.ensure_future(work)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            task.add_done_callback(_collect)
-            if abandoned is not None:
-                task.add_done_callback(
-                    lambda done: (
-                        abandoned(done.result())
-                        if not done.cancelled() and done.exception() is None
-                        else None
-                    )
-                )
-            raise
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+                    await self._background.call(self._store.renew(list(self._held)))
 
     # --- going on alone ----------------------------------------------------------------------
 
@@ -436,7 +396,7 @@ class SharedLimiter:
         self._to_release.clear()
         # The pool's other connections died with the server: drop them, or each would
         # fail once after Redis is back and end the sharing again.
-        self._spawn(self._store.redis.connection_pool.disconnect())
+        self._background.spawn(self._store.redis.connection_pool.disconnect())
         share = self._alone()
         logger.warning(
             "shared limits: Redis at %s is unreachable (%s: %s); going on alone at"
