@@ -26,10 +26,17 @@ async def test_byte_identical_objects_then_rerun_makes_no_image_request(
     fake = runsignup_fake
     dest = f"s3://{bucket}/photos"
     events: list[HarvestEvent] = []
+    start = len(moto_s3.recorder.seen)
     async with fast_client(fake) as client:
         summary = await harvest(client, fake.race_days(), dest, sizes=ALL,
                                 progress=events.append, s3_endpoint=moto_s3.endpoint)  # fmt: skip
         assert summary.ok and summary.photos_downloaded == 60 and summary.files_downloaded == 180
+        # A first run: its listings find nothing stored, so it reads no manifest and
+        # writes each as new.
+        first = moto_s3.recorder.seen[start:]
+        assert [s for s in first if s.method == "GET" and "list-type" not in s.query] == []
+        puts = [s for s in first if s.method == "PUT" and "/_manifests/" in s.path]
+        assert len(puts) == 3 and all(s.headers.get("If-None-Match") == "*" for s in puts)
         assert check_objects(fake, moto_s3, bucket, "photos", ALL) == 180
         assert all(re.match(KEY, key) for key in moto_s3.image_keys(bucket, "photos"))
         manifests = [k for k in moto_s3.keys(bucket, "photos/") if "/_manifests/" in k]
@@ -161,3 +168,45 @@ async def test_cancellation_leaves_only_whole_objects_and_rerun_completes(
     assert fake.image_request_count == 60 - len(partial)
     check_objects(fake, moto_s3, bucket, "photos", ("original",))
     assert AWS_SECRET not in str(fake.credential_leaks)
+
+
+@pytest.mark.runsignup_fake(seed=12, races=2, photos_per_race_day=5)
+async def test_a_race_day_whose_objects_are_gone_is_fetched_again_into_its_manifest(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    """Its listing finds nothing, so its manifest is not read first: written as new, it
+    meets the one there, and is merged into it (the mark and the photos kept)."""
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/p"
+    race_id, day_id = fake.race_days()[0]
+    key = f"p/{bucket_manifest.manifest_key(race_id, day_id)}"
+    async with fast_client(fake) as client:
+        first = await harvest(client, fake.race_days(), dest, since_last=True,
+                              s3_endpoint=moto_s3.endpoint)  # fmt: skip
+        assert first.ok and first.files_downloaded == 10
+        before = json.loads(moto_s3.get(bucket, key))
+        gone = [
+            k for k in moto_s3.image_keys(bucket, "p") if k.startswith(f"p/{race_id}/{day_id}/")
+        ]
+        assert len(gone) == 5
+        for image in gone:
+            moto_s3.delete(bucket, image)
+        fake.reset_stats()
+        start = len(moto_s3.recorder.seen)
+        again = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+    assert again.ok and again.files_downloaded == 5 and fake.image_request_count == 5
+    writes = [
+        s.headers
+        for s in moto_s3.recorder.seen[start:]
+        if s.method == "PUT" and s.path.endswith(key)
+    ]
+    assert [w.get("If-None-Match") for w in writes] == ["*", None]  # as new, then merged
+    assert "If-Match" in writes[1]
+    assert again.photos_skipped == 5  # the other race day's, read from its manifest
+    after = json.loads(moto_s3.get(bucket, key))
+    assert after["high_water_ts"] == before["high_water_ts"] is not None
+    assert after["photos"].keys() == before["photos"].keys()
+    assert [e["files"]["original"]["key"] for e in after["photos"].values()] == [
+        e["files"]["original"]["key"] for e in before["photos"].values()
+    ]
+    check_objects(fake, moto_s3, bucket, "p", ("original",))

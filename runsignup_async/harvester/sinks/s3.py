@@ -13,8 +13,10 @@ aborted. Images go in overwrite mode to their deterministic keys, so a second pu
 same photo is harmless; the conditional modes (which send one PUT holding the whole
 body) are kept for the small manifest objects (``bucket_manifest``).
 
-Resuming: the first time a run meets a race day it reads the day's manifest object and
-lists the day's keys with their sizes (one request per 1,000 objects). An object listed
+Resuming: the first time a run meets a race day it lists the day's keys with their sizes
+(one request per 1,000 objects) and, only when that finds any, reads the day's manifest
+object: with nothing stored there is nothing to keep, and the manifest is then written
+with ``mode="create"`` (merged into one that exists after all). An object listed
 at the size the manifest recorded, from the image the listing names now, is done
 (``is_current``). An object the manifest does not claim (saved by a run killed before its
 race day ended) is whole by S3's semantics; which image it holds, and its byte count, are
@@ -162,7 +164,7 @@ async def check_store(store: S3Store, location: str) -> None:
 class _Day:
     """What a run knows about one race day of the bucket."""
 
-    manifest: bm.DayManifest | None = None  # as read from the bucket; None: not yet
+    manifest: bm.DayManifest | None = None  # as read from the bucket; None: not read
     sizes: dict[str, int] | None = None  # key -> size of the objects listed
     photos: dict[str, dict[str, Any]] = attrs.Factory(dict)  # this run's entries
 
@@ -183,9 +185,9 @@ class S3Sink(Sink):
         # an object whose put returned: none claims an image not stored whole.
         days, self._days = self._days, {}
         try:
-            for day in days.values():
-                if day.manifest is not None and any(e["files"] for e in day.photos.values()):
-                    await self._write(day, day.manifest, None)
+            for key, day in days.items():
+                if any(e["files"] for e in day.photos.values()):
+                    await self._write(day, day.manifest or bm.DayManifest(*key), None)
         except Exception:
             if not interrupted:
                 raise
@@ -231,8 +233,11 @@ class S3Sink(Sink):
         if not files:
             return set()
         race_id, day_id = files[0].race_id, files[0].race_event_days_id
-        day, manifest = await self._day(race_id, day_id)
+        day = self._open_day(race_id, day_id)
         sizes = await self._listing(day, race_id, day_id)
+        if not sizes:
+            return set()  # nothing of the race day stored: no manifest to read for it
+        manifest = (await self._day(race_id, day_id))[1]
         done = set()
         for ref in files:
             found = sizes.get(ref.key)
@@ -309,11 +314,12 @@ class S3Sink(Sink):
     async def race_day_done(
         self, race_id: int, race_event_days_id: int, newest: datetime | None, *, whole: bool
     ) -> None:
-        if (race_id, race_event_days_id) not in self._days:
-            return  # a race day without a photo: nothing to record
-        day, manifest = await self._day(race_id, race_event_days_id)
         # Forgotten first: the memory a run holds does not grow with its race days.
-        del self._days[(race_id, race_event_days_id)]
+        day = self._days.pop((race_id, race_event_days_id), None)
+        if day is None:
+            return  # a race day without a photo: nothing to record
+        # Not read (nothing of it was stored): written as new, merged if it exists.
+        manifest = day.manifest or bm.DayManifest(race_id, race_event_days_id)
         await self._write(day, manifest, newest if whole else None)
 
     async def _write(self, day: _Day, manifest: bm.DayManifest, newest: datetime | None) -> None:
