@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
+import re
 import sys
 import threading
 import time
@@ -316,17 +317,73 @@ class Bucket:
     endpoint: str
 
 
+@attrs.frozen
+class StoreWork:
+    """What moto's process has done so far: its CPU seconds, its requests by kind."""
+
+    cpu_seconds: float
+    requests: Counter[str]
+
+    def __sub__(self, before: StoreWork) -> StoreWork:
+        return StoreWork(self.cpu_seconds - before.cpu_seconds, self.requests - before.requests)
+
+
+class StoreServer(list[Bucket]):
+    """moto's buckets, and a look at its process: ``work()`` reads its CPU time from
+    ``/proc`` and counts the requests of its log (one line a request)."""
+
+    def __init__(self, endpoint: str, buckets: int, pid: int, log: str) -> None:
+        super().__init__(Bucket(f"s3://bench-{n}/photos", endpoint) for n in range(buckets))
+        self.endpoint = endpoint
+        self.pid = pid
+        self.log = log
+        self.empty()
+
+    def empty(self) -> None:
+        """Drop every object: the buckets as new. moto lists a prefix by walking every key
+        of its bucket (S3 answers from an index), so what earlier runs left there would
+        make the later runs' listings dearer on the servers' CPU."""
+        import urllib.request
+
+        requests = [urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")]
+        requests += [
+            urllib.request.Request(f"{self.endpoint}/{b.url.split('/')[2]}", method="PUT")
+            for b in self
+        ]
+        for request in requests:
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+
+    def work(self) -> StoreWork:
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        requests: Counter[str] = Counter()
+        with open(self.log, errors="replace") as f:
+            for line in f:
+                found = _REQUEST.search(line)
+                if found:
+                    method, target = found.groups()
+                    kind = "LIST" if method == "GET" and "list-type=" in target else method
+                    requests[kind] += 1
+        return StoreWork(cpu, requests)
+
+
+_REQUEST = re.compile(r'"([A-Z]+) (\S+) HTTP/')
+
+
 @contextmanager
-def moto_server(cpu: int | None, *, buckets: int = 1) -> Iterator[list[Bucket]]:
+def moto_server(cpu: int | None, *, buckets: int = 1) -> Iterator[StoreServer]:
     """moto's S3 server in a child process (on the server's CPU, beside the fake), with
     ``buckets`` new buckets; sets the standard AWS variables of this process for it.
 
     Its own process, not the benchmark's: its CPU and the objects it holds in memory
-    are the store's, never counted as the client's.
+    are the store's, never counted as the client's. Its request log goes to a temporary
+    file (``StoreServer.work`` counts it).
     """
     import socket
     import subprocess
-    import urllib.request
+    import tempfile
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -337,10 +394,11 @@ def moto_server(cpu: int | None, *, buckets: int = 1) -> Iterator[list[Bucket]]:
         if cpu is not None and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {cpu})
 
+    log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         preexec_fn=pin,
     )
     try:
@@ -353,20 +411,14 @@ def moto_server(cpu: int | None, *, buckets: int = 1) -> Iterator[list[Bucket]]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("moto's S3 server did not start") from None
                 time.sleep(0.1)
-        made = []
-        for n in range(buckets):
-            name = f"bench-{n}"
-            request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")
-            with urllib.request.urlopen(request, timeout=30):
-                pass
-            made.append(Bucket(f"s3://{name}/photos", endpoint))
         os.environ.update(
             AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1"
         )
-        yield made
+        yield StoreServer(endpoint, buckets, proc.pid, log.name)
     finally:
         proc.terminate()
         proc.wait(10)
+        log.close()
 
 
 def store_of(bucket: Bucket) -> Any:

@@ -20,10 +20,16 @@ records it: on disk, a temp file, a flush to disk (one syncfs per batch on Linux
 fsync), a rename, a directory fsync and a SQLite row; in the bucket, a manifest object
 per race day.
 
-Each run goes to a new directory or prefix. A round runs the loop and the harvest back to
-back (which goes first alternates round by round) and gives one ratio; the verdict is
-the median of the rounds' ratios, so one disturbed round does not decide it. The best
-run of each side is printed too, with its client CPU per file.
+Each run goes to a new directory or prefix; moto is emptied before each bucket run (it
+lists a prefix by walking every key of the bucket, where S3 answers from an index, so
+the objects of earlier runs would make a later run's listings dearer). A round runs the
+loop and the harvest back to back (which goes first alternates round by round) and gives
+one ratio; the verdict is the median of the rounds' ratios, so one disturbed round does
+not decide it. The best run of each side is printed too, with its client CPU per file.
+
+Both sides are bound by the servers' shared CPU, not the client's, so each run also
+prints the servers' CPU per file (the fake's and moto's, from their processes) and the
+requests moto answered (from its log): what each side costs where the time goes.
 """
 
 from __future__ import annotations
@@ -160,10 +166,11 @@ def main() -> int:
     args = parser.parse_args()
     with (
         fake_server(seed=2, races=RACE_DAYS, photos_per_race_day=PHOTOS) as server,
-        moto_server(server.info.cpu) as (bucket,),
+        moto_server(server.info.cpu) as moto,
         tempfile.TemporaryDirectory() as scratch,
     ):
         info = server.info
+        (bucket,) = moto
         runs = itertools.count()
         files = asyncio.run(photo_files(info, info.race_days, SIZE, CONCURRENCY))
         n = len(files)
@@ -192,7 +199,19 @@ def main() -> int:
                 # The sides alternate which goes first, round by round.
                 order = ("loop", "harvest") if round_ % 2 == 0 else ("harvest", "loop")
                 for kind in order:
-                    result, wall, cpu = measure(make(kind), sink == "directory")
+                    if sink == "bucket":
+                        moto.empty()
+                    run = make(kind)
+                    fake_before, moto_before = server.stats().cpu_seconds, moto.work()
+                    result, wall, cpu = measure(run, sink == "directory")
+                    fake_cpu = server.stats().cpu_seconds - fake_before
+                    store = moto.work() - moto_before
+                    # The servers' work per file, each side's own: what bounds this
+                    # benchmark is their shared CPU, not the client's.
+                    print(f"    {sink:9s} {kind:7s}: {n / wall:4.0f} files/s; server CPU"
+                          f" per file: fake {fake_cpu * 1e6 / n:4.0f} us, moto"
+                          f" {store.cpu_seconds * 1e6 / n:4.0f} us; moto requests"
+                          f" {dict(sorted(store.requests.items()))}")  # fmt: skip
                     if kind == "harvest":
                         summaries.append(result)
                     else:
