@@ -187,7 +187,7 @@ class S3Sink(Sink):
         try:
             for key, day in days.items():
                 if any(e["files"] for e in day.photos.values()):
-                    await self._write(day, day.manifest or bm.DayManifest(*key), None)
+                    await self._write(day, self._as_read(day, *key), None)
         except Exception:
             if not interrupted:
                 raise
@@ -318,9 +318,14 @@ class S3Sink(Sink):
         day = self._days.pop((race_id, race_event_days_id), None)
         if day is None:
             return  # a race day without a photo: nothing to record
-        # Not read (nothing of it was stored): written as new, merged if it exists.
-        manifest = day.manifest or bm.DayManifest(race_id, race_event_days_id)
+        manifest = self._as_read(day, race_id, race_event_days_id)
         await self._write(day, manifest, newest if whole else None)
+
+    @staticmethod
+    def _as_read(day: _Day, race_id: int, day_id: int) -> bm.DayManifest:
+        # Not read (nothing of the race day was stored): written as new, merged into the
+        # manifest if there is one after all.
+        return day.manifest if day.manifest is not None else bm.DayManifest(race_id, day_id)
 
     async def _write(self, day: _Day, manifest: bm.DayManifest, newest: datetime | None) -> None:
         mark = None if newest is None else int(newest.timestamp())
