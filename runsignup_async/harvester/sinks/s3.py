@@ -187,7 +187,7 @@ class S3Sink(Sink):
         try:
             for key, day in days.items():
                 if any(e["files"] for e in day.photos.values()):
-                    await self._write(day, self._as_read(day, *key), None)
+                    await self._write(*key, day, None)
         except Exception:
             if not interrupted:
                 raise
@@ -201,14 +201,15 @@ class S3Sink(Sink):
             day = self._days[(race_id, day_id)] = _Day()
         return day
 
-    async def _day(self, race_id: int, day_id: int) -> tuple[_Day, bm.DayManifest]:
+    async def _manifest(self, race_id: int, day_id: int) -> bm.DayManifest:
+        """The race day's manifest object, read once a run."""
         day = self._open_day(race_id, day_id)
         if day.manifest is None:
             try:
                 day.manifest = await bm.read(self.store, race_id, day_id)
             except Exception as exc:
                 raise _store_error(self.location, exc) from None
-        return day, day.manifest
+        return day.manifest
 
     async def _listing(self, day: _Day, race_id: int, day_id: int) -> dict[str, int]:
         import obstore
@@ -226,7 +227,7 @@ class S3Sink(Sink):
         return day.sizes
 
     async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
-        ts = (await self._day(race_id, race_event_days_id))[1].high_water_ts
+        ts = (await self._manifest(race_id, race_event_days_id)).high_water_ts
         return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
 
     async def stored(self, photo: Photo, files: Sequence[FileRef]) -> set[str]:
@@ -237,7 +238,7 @@ class S3Sink(Sink):
         sizes = await self._listing(day, race_id, day_id)
         if not sizes:
             return set()  # nothing of the race day stored: no manifest to read for it
-        manifest = (await self._day(race_id, day_id))[1]
+        manifest = await self._manifest(race_id, day_id)
         done = set()
         for ref in files:
             found = sizes.get(ref.key)
@@ -318,16 +319,12 @@ class S3Sink(Sink):
         day = self._days.pop((race_id, race_event_days_id), None)
         if day is None:
             return  # a race day without a photo: nothing to record
-        manifest = self._as_read(day, race_id, race_event_days_id)
-        await self._write(day, manifest, newest if whole else None)
+        await self._write(race_id, race_event_days_id, day, newest if whole else None)
 
-    @staticmethod
-    def _as_read(day: _Day, race_id: int, day_id: int) -> bm.DayManifest:
-        # Not read (nothing of the race day was stored): written as new, merged into the
-        # manifest if there is one after all.
-        return day.manifest if day.manifest is not None else bm.DayManifest(race_id, day_id)
-
-    async def _write(self, day: _Day, manifest: bm.DayManifest, newest: datetime | None) -> None:
+    async def _write(self, race_id: int, day_id: int, day: _Day, newest: datetime | None) -> None:
+        # Against the manifest as read; not read (nothing of the race day was stored):
+        # written as new, merged into the manifest if there is one after all.
+        manifest = day.manifest if day.manifest is not None else bm.DayManifest(race_id, day_id)
         mark = None if newest is None else int(newest.timestamp())
         try:
             await bm.write(self.store, manifest, day.photos, mark)
