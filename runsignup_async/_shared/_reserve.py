@@ -5,7 +5,7 @@ the rest of the call's bookkeeping together. So it keeps two things between call
 
 - tokens the group granted it ahead, each with the time it may be sent (GCRA's
   reservations: the group's rate is exact whoever holds them), used in order and dropped
-  once ``BATCH_HORIZON`` past due, so a token saved up never adds to a later burst;
+  once ``TOKEN_KEEP`` past due, so a token saved up never adds to a later burst;
 - leases of calls that just ended, taken over by this client's next call, and given back
   to the group once idle for ``RELEASE_DELAY`` (the cap counts them meanwhile, so it is
   never exceeded, at worst held a moment longer).
