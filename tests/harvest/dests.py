@@ -15,9 +15,9 @@ from runsignup_async.testing import FakeRunSignup
 from .conftest import check_files, check_objects
 from .s3server import MotoS3
 
-# The object metadata the bucket sink sends with each image (its own record of it).
+# The object metadata the bucket sink sends with each image (its own record of it):
+# "<bytes> <image>".
 IMAGE_META = "runsignup-image"
-BYTES_META = "runsignup-bytes"
 
 
 class Dest:
@@ -151,7 +151,7 @@ class BucketDest(Dest):
         image_key = self._full(record["key"])
         data = self.moto.get(self.bucket, image_key)
         self.moto.put(self.bucket, image_key, data,
-                      {IMAGE_META: image, BYTES_META: str(len(data))})  # fmt: skip
+                      {IMAGE_META: f"{len(data)} {image}"})  # fmt: skip
 
     def check(self, fake: FakeRunSignup, sizes: tuple[str, ...]) -> int:
         return check_objects(fake, self.moto, self.bucket, self.prefix, sizes)

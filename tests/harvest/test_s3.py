@@ -210,3 +210,46 @@ async def test_a_race_day_whose_objects_are_gone_is_fetched_again_into_its_manif
         e["files"]["original"]["key"] for e in before["photos"].values()
     ]
     check_objects(fake, moto_s3, bucket, "p", ("original",))
+
+
+@pytest.mark.runsignup_fake(seed=9, races=1, photos_per_race_day=4)
+async def test_an_unclaimed_object_is_kept_only_if_its_metadata_names_its_size_and_image(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    """A killed run's objects whose manifest record was never written: each says what it
+    holds in one metadata value, "<bytes> <image>". Kept only when both hold now."""
+    fake = runsignup_fake
+    dest = f"s3://{bucket}/p"
+    race_id, day_id = fake.race_days()[0]
+    manifest = f"p/{bucket_manifest.manifest_key(race_id, day_id)}"
+    async with fast_client(fake) as client:
+        first = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+        assert first.ok and first.files_downloaded == 4
+        doc = json.loads(moto_s3.get(bucket, manifest))
+        records = [entry["files"].pop("original") for entry in doc["photos"].values()]
+        moto_s3.put(bucket, manifest, json.dumps(doc).encode())  # none claimed any more
+        for record in records:  # as the harvest sent it: the count, then the image
+            key = f"p/{record['key']}"
+            assert moto_s3.metadata(bucket, key) == {
+                "runsignup-image": f"{record['bytes']} {record['image']}"
+            }
+        kept, longer, no_count, other = records
+        for record, said in (
+            (longer, f"{longer['bytes'] + 1} {longer['image']}"),  # not the size it has
+            (no_count, no_count["image"]),  # no length announced: nothing checked
+            (other, f"{other['bytes']} /old/moved.jpg 640x480"),  # another image
+        ):
+            key = f"p/{record['key']}"
+            moto_s3.put(bucket, key, moto_s3.get(bucket, key), {"runsignup-image": said})
+        fake.reset_stats()
+        again = await harvest(client, fake.race_days(), dest, s3_endpoint=moto_s3.endpoint)
+    assert again.ok and again.files_downloaded == 3 and fake.image_request_count == 3
+    assert again.photos_skipped == 1
+    doc = json.loads(moto_s3.get(bucket, manifest))  # all four claimed again
+    assert sorted(e["files"]["original"]["key"] for e in doc["photos"].values()) == sorted(
+        r["key"] for r in records
+    )
+    assert moto_s3.metadata(bucket, f"p/{kept['key']}") == {
+        "runsignup-image": f"{kept['bytes']} {kept['image']}"
+    }
+    check_objects(fake, moto_s3, bucket, "p", ("original",))

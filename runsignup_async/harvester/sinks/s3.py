@@ -20,9 +20,10 @@ with ``mode="create"`` (merged into one that exists after all). An object listed
 at the size the manifest recorded, from the image the listing names now, is done
 (``is_current``). An object the manifest does not claim (saved by a run killed before its
 race day ended) is whole by S3's semantics; which image it holds, and its byte count, are
-in its own metadata (``IMAGE_METADATA``, ``BYTES_METADATA``, sent with its PUT, so written
-with the bytes or not at all): one HEAD reads them, and the object is done only if they
-name the image listed now and its size now. Anything else is fetched again and overwritten.
+in its own metadata (``IMAGE_METADATA``: its byte count and image, sent with its PUT, so
+written with the bytes or not at all; only when the image host announced the length the
+bytes were checked against): one HEAD reads it, and the object is done only if it names
+the image listed now and its size now. Anything else is fetched again and overwritten.
 
 Memory: a race day's entries are held from its first photo until ``race_day_done``, which
 writes its manifest object and drops them; a long run holds only the race days in flight.
@@ -65,10 +66,10 @@ STREAMING_UPLOADS: Final = 2
 STORE_RETRIES: Final = 3
 STORE_RETRY_TIMEOUT: Final = timedelta(seconds=60)
 CONNECT_TIMEOUT: Final = "5s"
-# User metadata (x-amz-meta-*) of every image object: its image_identity(), and its byte
-# count as the image host announced it (absent when it did not).
+# User metadata (x-amz-meta-*) of an image object: "<bytes> <image_identity()>", the byte
+# count being the one the image host announced (no metadata when it announced none). One
+# value, not two: a server parses each header of every PUT.
 IMAGE_METADATA: Final = "runsignup-image"
-BYTES_METADATA: Final = "runsignup-bytes"
 EXTRA_HINT: Final = "s3:// destinations need the s3 extra: pip install 'runsignup-async[s3]'"
 # S3's bucket naming rules (the strict ones: lowercase, digits, dots, hyphens).
 _BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -88,6 +89,11 @@ def parse_s3_url(url: str, field: str = "dest") -> tuple[str, str]:
             field, f"the prefix {prefix!r} has an empty, '.' or '..' part; name it plainly"
         )
     return bucket, "/".join(parts)
+
+
+def image_metadata(nbytes: int, image: str) -> str:
+    """The ``IMAGE_METADATA`` value of an object holding ``nbytes`` of ``image``."""
+    return f"{nbytes} {image}"
 
 
 def endpoint_of(endpoint: str | None) -> str | None:
@@ -267,8 +273,7 @@ class S3Sink(Sink):
             return None  # gone since the listing
         except Exception as exc:
             raise _store_error(self.location, exc) from None
-        image = head.attributes.get(IMAGE_METADATA)
-        said = head.attributes.get(BYTES_METADATA, "")
+        said, _, image = head.attributes.get(IMAGE_METADATA, "").partition(" ")
         nbytes = int(said) if said.isdigit() else None
         if not is_current(ref, (ref.key, image, nbytes), head.meta["size"]) or listed != nbytes:
             return None
@@ -290,9 +295,9 @@ class S3Sink(Sink):
     async def save(self, ref: FileRef, body: Body) -> None:
         import obstore
 
-        attributes: Attributes = {IMAGE_METADATA: ref.image}
+        attributes: Attributes = {}
         if body.expected is not None:
-            attributes[BYTES_METADATA] = str(body.expected)
+            attributes[IMAGE_METADATA] = image_metadata(body.expected, ref.image)
         try:
             if body.expected is not None and body.expected <= SINGLE_PUT_BYTES:
                 data = b"".join([chunk async for chunk in body])
