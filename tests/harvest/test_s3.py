@@ -8,8 +8,10 @@ import re
 
 import pytest
 
+from runsignup_async import RaceDay
 from runsignup_async.harvester import HarvestEvent, harvest
-from runsignup_async.harvester.sinks import bucket_manifest
+from runsignup_async.harvester.run import harvest_into
+from runsignup_async.harvester.sinks import S3Sink, bucket_manifest
 from runsignup_async.testing import FakeRunSignup, Fault
 
 from .conftest import AWS_SECRET, api_secrets, check_objects, fast_client, give_photos_bad_names
@@ -31,9 +33,10 @@ async def test_byte_identical_objects_then_rerun_makes_no_image_request(
         summary = await harvest(client, fake.race_days(), dest, sizes=ALL,
                                 progress=events.append, s3_endpoint=moto_s3.endpoint)  # fmt: skip
         assert summary.ok and summary.photos_downloaded == 60 and summary.files_downloaded == 180
-        # A first run: its listings find nothing stored, so it reads no manifest and
-        # writes each as new.
+        # A first run into an empty prefix: one listing (the access check) finds nothing
+        # stored, so it lists no race day, reads no manifest and writes each as new.
         first = moto_s3.recorder.seen[start:]
+        assert len([s for s in first if s.method == "GET" and "list-type" in s.query]) == 1
         assert [s for s in first if s.method == "GET" and "list-type" not in s.query] == []
         puts = [s for s in first if s.method == "PUT" and "/_manifests/" in s.path]
         assert len(puts) == 3 and all(s.headers.get("If-None-Match") == "*" for s in puts)
@@ -253,3 +256,30 @@ async def test_an_unclaimed_object_is_kept_only_if_its_metadata_names_its_size_a
         "runsignup-image": f"{kept['bytes']} {kept['image']}"
     }
     check_objects(fake, moto_s3, bucket, "p", ("original",))
+
+
+@pytest.mark.runsignup_fake(seed=10, races=2, photos_per_race_day=3)
+async def test_a_sink_open_across_runs_lists_what_the_first_run_stored(
+    runsignup_fake: FakeRunSignup, moto_s3: MotoS3, bucket: str
+) -> None:
+    """A queue worker keeps its sink open across jobs. The prefix was empty when it opened,
+    so the first run lists no race day; the next runs must, or they would fetch again
+    what the first stored."""
+    fake = runsignup_fake
+    day, other = fake.race_days()
+    async with (
+        fast_client(fake) as client,
+        S3Sink(f"s3://{bucket}/w", endpoint=moto_s3.endpoint) as sink,
+    ):
+        runs = []
+        for days in ([day], [day, other], [other]):
+            fake.reset_stats()
+            start = len(moto_s3.recorder.seen)
+            summary = await harvest_into(client, sink, [RaceDay(*d) for d in days], {},
+                                         sizes=("original",), concurrency=1, progress=None,
+                                         since_last=False)  # fmt: skip
+            lists = [s for s in moto_s3.recorder.seen[start:] if "list-type" in s.query]
+            runs.append((summary.ok, fake.image_request_count, len(lists)))
+    # Fetched once each, every run after the first listing each of its race days.
+    assert runs == [(True, 3, 0), (True, 3, 2), (True, 0, 1)]
+    check_objects(fake, moto_s3, bucket, "w", ("original",))

@@ -14,9 +14,10 @@ same photo is harmless; the conditional modes (which send one PUT holding the wh
 body) are kept for the small manifest objects (``bucket_manifest``).
 
 Resuming: the first time a run meets a race day it lists the day's keys with their sizes
-(one request per 1,000 objects) and, only when that finds any, reads the day's manifest
-object: with nothing stored there is nothing to keep, and the manifest is then written
-with ``mode="create"`` (merged into one that exists after all). An object listed
+(one request per 1,000 objects; none when the access check found the prefix empty: a
+first harvest into it has nothing to resume) and, only when that finds any, reads the
+day's manifest object: with nothing stored there is nothing to keep, and the manifest
+is then written with ``mode="create"`` (merged into one that exists after all). An object listed
 at the size the manifest recorded, from the image the listing names now, is done
 (``is_current``). An object the manifest does not claim (saved by a run killed before its
 race day ended) is whole by S3's semantics; which image it holds, and its byte count, are
@@ -156,14 +157,16 @@ def _store_error(location: str, exc: BaseException) -> StoreError:
     return StoreError(f"{location}: {describe_store_error(exc)}")
 
 
-async def check_store(store: S3Store, location: str) -> None:
-    """One listing request: the bucket exists, the credentials work, the endpoint answers."""
+async def check_store(store: S3Store, location: str) -> bool:
+    """One listing request: the bucket exists, the credentials work, the endpoint answers.
+    Whether anything is stored under the prefix."""
     import obstore
 
     try:
-        await obstore.list_with_delimiter_async(store, None)
+        found = await obstore.list_with_delimiter_async(store, None)
     except Exception as exc:  # obstore raises its own and builtin types alike
         raise _store_error(location, exc) from None
+    return bool(found["common_prefixes"] or found["objects"])
 
 
 @attrs.define
@@ -181,9 +184,15 @@ class S3Sink(Sink):
         self.store = make_store(url, endpoint=endpoint)
         self._days: dict[tuple[int, int], _Day] = {}
         self._streams = asyncio.Semaphore(STREAMING_UPLOADS)
+        # Nothing was stored under the prefix when the sink opened, and no run on it has
+        # ended since: a race day has nothing to resume, so its keys are not listed. (A
+        # writer beside this run makes it fetch again what that writer stores: wasted,
+        # never wrong.) A queue worker's sink outlives its jobs: the first job's end,
+        # however it ends, clears this.
+        self._empty = False
 
     async def open(self) -> None:
-        await check_store(self.store, self.location)
+        self._empty = not await check_store(self.store, self.location)
 
     async def close(self, *, interrupted: bool) -> None:
         # Race days still open (an interrupted run, a queue job cut short): record what
@@ -220,6 +229,8 @@ class S3Sink(Sink):
     async def _listing(self, day: _Day, race_id: int, day_id: int) -> dict[str, int]:
         import obstore
 
+        if day.sizes is None and self._empty:
+            day.sizes = {}
         if day.sizes is None:
             sizes: dict[str, int] = {}
             try:
@@ -287,7 +298,11 @@ class S3Sink(Sink):
         day.photos[str(photo.photo_id)] = bm.photo_entry(photo)
 
     def forget(self, race_id: int, race_event_days_id: int) -> None:
+        self._empty = False
         self._days.pop((race_id, race_event_days_id), None)
+
+    def finished(self, *, ok: bool) -> None:
+        self._empty = False
 
     def record_failure(self, ref: FileRef, reason: str) -> None:
         pass  # the bucket keeps what is stored; failures are in the run's summary
