@@ -157,18 +157,24 @@ class FakeServer:
 
 @contextmanager
 def fake_server(
-    *, throttle: tuple[float, int] | None = None, pin: bool = True, **options: Any
+    *,
+    throttle: tuple[float, int] | None = None,
+    pin: bool = True,
+    cpu: int | None = None,
+    **options: Any,
 ) -> Iterator[FakeServer]:
     """A ``FakeRunSignup(**options)`` serving from a child process on its own CPU.
 
     ``throttle``: (per_second, burst) of the fake's per-key rate limit (error 14).
     ``pin=False``: neither process pinned (the clients are other processes, which would
-    inherit the benchmark's CPU). ``log_requests=True``: the stats carry each API
-    request's arrival time.
+    inherit the benchmark's CPU). ``cpu``: the CPU of a server started before (this
+    process already off it); by default the first of this process's CPUs, which this
+    process then leaves. ``log_requests=True``: the stats carry each API request's
+    arrival time.
     """
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") and pin else []
-    server_cpu = cpus[0] if cpus else None
-    if len(cpus) > 1 and hasattr(os, "sched_setaffinity"):
+    server_cpu = cpu if cpu is not None else cpus[0] if cpus else None
+    if cpu is None and len(cpus) > 1 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(cpus[1:]))  # keep the client off the server's CPU
     parent, child = mp.Pipe()
     proc = mp.get_context("spawn").Process(
