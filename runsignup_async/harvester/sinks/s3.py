@@ -17,14 +17,14 @@ Resuming: the first time a run meets a race day it lists the day's keys with the
 (one request per 1,000 objects; none when the access check found the prefix empty: a
 first harvest into it has nothing to resume) and, only when that finds any, reads the
 day's manifest object: with nothing stored there is nothing to keep, and the manifest
-is then written with ``mode="create"`` (merged into one that exists after all). An object listed
-at the size the manifest recorded, from the image the listing names now, is done
-(``is_current``). An object the manifest does not claim (saved by a run killed before its
-race day ended) is whole by S3's semantics; which image it holds, and its byte count, are
-in its own metadata (``IMAGE_METADATA``: its byte count and image, sent with its PUT, so
-written with the bytes or not at all; only when the image host announced the length the
-bytes were checked against): one HEAD reads it, and the object is done only if it names
-the image listed now and its size now. Anything else is fetched again and overwritten.
+is then written with ``mode="create"`` (merged into one that exists after all). An
+object listed at the size the manifest recorded, from the image the listing names now,
+is done (``is_current``). An object the manifest does not claim (saved by a run killed
+before its race day ended) is whole by S3's semantics; which image it holds, and its byte
+count, are in its own metadata (``IMAGE_METADATA``, sent with its PUT, so written with
+the bytes or not at all; only when the image host announced the length the bytes were
+checked against): one HEAD reads it, and the object is done only if it names the image
+listed now and its size now. Anything else is fetched again and overwritten.
 
 Memory: a race day's entries are held from its first photo until ``race_day_done``, which
 writes its manifest object and drops them; a long run holds only the race days in flight.
@@ -229,10 +229,10 @@ class S3Sink(Sink):
     async def _listing(self, day: _Day, race_id: int, day_id: int) -> dict[str, int]:
         import obstore
 
-        if day.sizes is None and self._empty:
-            day.sizes = {}
-        if day.sizes is None:
-            sizes: dict[str, int] = {}
+        if day.sizes is not None:
+            return day.sizes
+        sizes: dict[str, int] = {}
+        if not self._empty:  # (an empty prefix at the start: nothing to list)
             try:
                 async for batch in obstore.list(
                     self.store, f"{race_id}/{day_id}/", chunk_size=1000
@@ -240,8 +240,8 @@ class S3Sink(Sink):
                     sizes.update((meta["path"], meta["size"]) for meta in batch)
             except Exception as exc:
                 raise _store_error(self.location, exc) from None
-            day.sizes = sizes
-        return day.sizes
+        day.sizes = sizes
+        return sizes
 
     async def high_water(self, race_id: int, race_event_days_id: int) -> datetime | None:
         ts = (await self._manifest(race_id, race_event_days_id)).high_water_ts
