@@ -117,15 +117,20 @@ async def test_a_retry_after_pauses_the_whole_group(
     assert (await limits.acquire("b", "c2", [])).status == GRANTED
 
 
+async def _throttled_call(client: SharedLimiter, retry_after: float | None = None) -> None:
+    """One call through ``client``, throttled; back once the report has reached Redis."""
+    async with client.slot() as granted:
+        pass
+    client.on_throttle(granted, retry_after)
+    await asyncio.sleep(0.05)  # the report reaches Redis in the background
+
+
 async def test_a_throttle_seen_by_one_client_holds_back_another(
     limiters: Callable[..., SharedLimiter],
 ) -> None:
     limit = RateLimit(per_second=1000.0, burst=100, adaptive=False)
     first, second = limiters(limit), limiters(limit)
-    async with first.slot() as granted:
-        pass
-    first.on_throttle(granted, retry_after=0.4)
-    await asyncio.sleep(0.05)  # the report reaches Redis in the background
+    await _throttled_call(first, retry_after=0.4)
     started = time.monotonic()
     async with second.slot():
         waited = time.monotonic() - started
@@ -150,10 +155,7 @@ async def test_one_cut_per_round_however_many_clients_saw_the_throttle(
     after_one = (await view.snapshot()).rate
     assert after_one < 100.0 * C.DECREASE_FACTOR + 1
     # Granted after the cut and throttled again: news, a second cut.
-    async with clients[2].slot() as at:
-        pass
-    clients[2].on_throttle(at)
-    await asyncio.sleep(0.05)
+    await _throttled_call(clients[2])
     assert sum(client.cuts for client in clients) == 2
     assert (await view.snapshot()).rate < after_one
 
@@ -211,10 +213,7 @@ async def test_the_shared_rate_climbs_back_after_a_cut(
 ) -> None:
     limit = RateLimit(per_second=10.0, burst=2, adaptive=True)
     client = limiters(limit)
-    async with client.slot() as at:
-        pass
-    client.on_throttle(at)
-    await asyncio.sleep(0.05)
+    await _throttled_call(client)
     view = store(per_second=10.0, burst=2, adaptive=True)
     low = (await view.snapshot()).rate
     assert low < 10.0
