@@ -181,6 +181,11 @@ class Run:
     stored: int  # files stored (the harvest: 0 if anything failed)
     cpu_seconds: float  # its process's CPU time
 
+    @property
+    def end(self) -> float:
+        """When its last file was done (its start if none was)."""
+        return self.ends[-1] if self.ends else self.start
+
     def files_by(self, t: float) -> int:
         return sum(1 for end in self.ends if end <= t)
 
@@ -244,20 +249,20 @@ def one_round(round_: int, sink: str, servers: list[Servers], name: str, loops: 
     before = {kind: (fake.stats().cpu_seconds, moto.work()) for kind, (fake, moto) in sets.items()}
     result = run_round(sink, sets, first, name, loops)
     began = max(run.start for run in result.values())
-    window = min(run.ends[-1] if run.ends else began for run in result.values())
+    window = max(began, min(run.end for run in result.values()))
     counts = {kind: run.files_by(window) for kind, run in result.items()}
     for kind, run in result.items():
         fake, moto = sets[kind]
         fake_cpu = fake.stats().cpu_seconds - before[kind][0]
         store = moto.work() - before[kind][1]
         n = max(run.stored, 1)
-        wall = (run.ends[-1] if run.ends else began) - run.start
+        rate = run.stored / (run.end - run.start) if run.stored else 0.0
         requests = dict(sorted(store.requests.items()))
         bucket = (
             f", moto {store.cpu_seconds * 1e6 / n:4.0f} us {requests}" if sink == "bucket" else ""
         )
         print(f"    {sink:9s} {kind:7s}: {counts[kind]} files in the common {window - began:.1f} s"
-              f" ({run.stored / wall:3.0f} files/s over its whole run); client CPU"
+              f" ({rate:3.0f} files/s over its whole run); client CPU"
               f" {run.cpu_seconds * 1e6 / n:4.0f} us/file; its servers' CPU per file: fake"
               f" {fake_cpu * 1e6 / n:4.0f} us{bucket}")  # fmt: skip
     ratio = counts["harvest"] / max(counts["loop"], 1)
